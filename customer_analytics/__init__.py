@@ -1,0 +1,1 @@
+"""Per-customer viewing and search profiles for an OTT service, as a Dagster asset graph."""

@@ -1,0 +1,1 @@
+"""Dagster definitions, one folder per domain, discovered by `definitions.py`."""

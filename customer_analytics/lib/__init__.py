@@ -1,0 +1,1 @@
+"""Plumbing shared by every domain: storage locations, partitions, metadata."""

@@ -1,0 +1,39 @@
+"""Materialization metadata that every stored table carries in the UI."""
+
+import dagster as dg
+import pyarrow as pa
+
+PREVIEW_ROWS = 5
+
+
+def column_schema(schema: pa.Schema) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=field.name,
+                type=str(field.type),
+                description=(field.metadata or {}).get(b"description", b"").decode() or None,
+                constraints=dg.TableColumnConstraints(nullable=field.nullable),
+            )
+            for field in schema
+        ]
+    )
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
+    head = table.slice(0, rows).to_pylist()
+    lines = ["| " + " | ".join(table.column_names) + " |", "|" + "---|" * table.num_columns]
+    lines += ["| " + " | ".join(_cell(value) for value in row.values()) + " |" for row in head]
+    return "\n".join(lines)
+
+
+def table_metadata(table: pa.Table) -> dict[str, dg.MetadataValue]:
+    return {
+        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+        "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table.schema)),
+        "preview": dg.MetadataValue.md(markdown_preview(table)),
+    }

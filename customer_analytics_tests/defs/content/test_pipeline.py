@@ -1,0 +1,155 @@
+"""The viewing-log chain through Dagster: days, the month, and re-materialization.
+
+Expected values are worked out by hand from the fixture below.
+"""
+
+from datetime import date, timedelta
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from customer_analytics.defs.content.assets import (
+    customer_content_stats,
+    daily_pivot,
+    raw_log_content,
+)
+from customer_analytics.io_managers.warehouse import connect_warehouse
+from customer_analytics_tests.conftest import content_line
+
+APRIL = [date(2022, 4, 1) + timedelta(days=offset) for offset in range(30)]
+DAILY_ASSETS = [raw_log_content, daily_pivot]
+
+FIXTURE = {
+    date(2022, 4, 1): [
+        content_line("a1", "C1", "KPLUS", 100),
+        content_line("a2", "C1", "VOD", "50"),
+        content_line("a3", "C2", "SPORT", 30),
+        "{bad",
+    ],
+    date(2022, 4, 2): [
+        content_line("b1", "C1", "CHILD", 20),
+        content_line("b2", "C3", "RELAX", 0),
+        content_line("b2", "C3", "RELAX", 10),
+    ],
+    date(2022, 4, 3): [
+        content_line("c1", " C2 ", "sport", 70),
+        content_line("c2", "0", "KPLUS", 5),
+    ],
+}
+
+
+def _write_april(project, overrides=None):
+    days = {**FIXTURE, **(overrides or {})}
+    for day in APRIL:
+        project.write_content_day(day, days.get(day, []))
+
+
+def _materialize_days(project, instance, first: str, last: str):
+    return dg.materialize(
+        DAILY_ASSETS,
+        resources=project.resources(),
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+    )
+
+
+def _materialize_month(project, instance):
+    return dg.materialize(
+        [*DAILY_ASSETS, customer_content_stats],
+        resources=project.resources(),
+        instance=instance,
+        partition_key="2022-04-01",
+        selection=[customer_content_stats],
+    )
+
+
+def _profiles(project):
+    table = connect_warehouse(project.settings.warehouse_url).read("customer_content_stats", None)
+    columns = ["Contract", "Total_Phim_Truyen", "Total_The_Thao", "Total_Thieu_Nhi",
+               "Total_Truyen_Hinh", "Active", "MostWatch", "Taste"]  # fmt: skip
+    return sorted(tuple(row[c] for c in columns) for row in table.to_pylist())
+
+
+def _lake_rows(project, asset: str) -> int:
+    return ds.dataset(project.root / "lake" / asset, format="parquet").count_rows()
+
+
+def test_month_of_days_then_profiles(project, instance):
+    _write_april(project)
+    assert _materialize_days(project, instance, "2022-04-01", "2022-04-30").success
+    assert _materialize_month(project, instance).success
+
+    assert _profiles(project) == [
+        ("C1", 50, 0, 20, 100, 2, "Truyen Hinh", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
+        ("C2", 0, 100, 0, 0, 2, "The Thao", "The Thao"),
+        ("C3", 0, 0, 0, 0, 1, None, None),
+    ]
+    # 3 + 2 + 1 valid lines; the bad line, the repeated id and contract "0" quarantined.
+    assert _lake_rows(project, "raw_log_content") == 6
+    assert _lake_rows(project, "content_quarantine") == 3
+    assert _lake_rows(project, "daily_pivot") == 5
+    csv = (project.root / "exports" / "customer_content_stats" / "2022-04-01.csv").read_text()
+    assert csv.count("\n") == 4  # header and three contracts
+
+
+def test_rematerializing_a_day_and_the_month_neither_duplicates_nor_loses_rows(project, instance):
+    _write_april(project)
+    assert _materialize_days(project, instance, "2022-04-01", "2022-04-30").success
+    assert _materialize_month(project, instance).success
+    # A row of another month, which the April runs must leave alone.
+    warehouse = connect_warehouse(project.settings.warehouse_url)
+    may = warehouse.read("customer_content_stats", None).slice(0, 1).to_pylist()[0]
+    may.update(month=date(2022, 5, 1), Contract="MAY1")
+    warehouse.replace(
+        "customer_content_stats",
+        pa.Table.from_pylist([may], schema=warehouse.read("customer_content_stats", None).schema),
+        ("month", date(2022, 5, 1), date(2022, 6, 1)),
+    )
+
+    corrected = {
+        date(2022, 4, 2): [
+            content_line("b1", "C1", "CHILD", 200),
+            content_line("b3", "C4", "VOD", 10),
+        ]
+    }
+    _write_april(project, corrected)
+    assert _materialize_days(project, instance, "2022-04-02", "2022-04-02").success
+    assert _materialize_month(project, instance).success
+
+    assert _profiles(project) == [
+        ("C1", 50, 0, 200, 100, 2, "Thieu Nhi", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
+        ("C2", 0, 100, 0, 0, 2, "The Thao", "The Thao"),
+        ("C4", 10, 0, 0, 0, 1, "Phim Truyen", "Phim Truyen"),
+        ("MAY1", 50, 0, 20, 100, 2, "Truyen Hinh", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
+    ]
+    assert _lake_rows(project, "raw_log_content") == 6  # 3 + 2 + 1
+    assert _lake_rows(project, "content_quarantine") == 2  # day 2 is clean now
+    assert _lake_rows(project, "daily_pivot") == 5  # C1, C2 | C1, C4 | C2
+
+
+def test_missing_day_file_fails_naming_the_path(project, instance):
+    project.write_content_day(date(2022, 4, 1), FIXTURE[date(2022, 4, 1)])
+    result = dg.materialize(
+        DAILY_ASSETS,
+        resources=project.resources(),
+        instance=instance,
+        partition_key="2022-04-02",
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.failure_data_for_node("raw_log_content")
+    assert (
+        str(project.raw / "log_content" / "20220402.json") in failure.user_failure_data.description
+    )
+
+
+def test_month_fails_clearly_when_a_day_was_never_materialized(project, instance):
+    _write_april(project)
+    assert _materialize_days(project, instance, "2022-04-01", "2022-04-29").success
+    with pytest.raises(Exception, match=r"daily_pivot has not been materialized .*2022-04-30"):
+        _materialize_month(project, instance)
