@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -35,19 +36,34 @@ def _query(sql: str, schema: pa.Schema, **sources: ArrowSource) -> pa.Table:
 def split_lines(data: bytes) -> pa.Table:
     """The physical lines of a newline-delimited file, numbered from 1, line endings removed.
 
-    Bytes that are not UTF-8 are replaced rather than failing the day; such a line then fails
-    validation on its own.
+    The lines are cut out of the file's own buffer (no copy per line). Bytes that are not UTF-8
+    are replaced rather than failing the day; such a line then fails validation on its own.
     """
-    text = data.decode("utf-8", errors="replace").removesuffix("\n")
-    if not text:
-        return pa.table(
-            {"line_number": pa.array([], pa.int64()), "raw_line": pa.array([], pa.string())}
-        )
-    lines = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n"))
-    lines = pc.utf8_rtrim(lines, "\r").cast(pa.string())
+    buffer = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(buffer == ord("\n")) + 1
+    if len(data) and data[-1:] != b"\n":
+        ends = np.append(ends, len(data))
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        return split_lines(data.decode("utf-8", errors="replace").encode())
     return pa.table(
-        {"line_number": pa.array(range(1, len(lines) + 1), pa.int64()), "raw_line": lines}
+        {
+            "line_number": np.arange(1, len(ends) + 1, dtype=np.int64),
+            "raw_line": pc.utf8_rtrim(lines, "\r\n").cast(pa.string()),
+        }
     )
+
+
+# DuckDB's parser also accepts trailing commas and NaN/Infinity, which strict JSON parsers (and
+# so the original Spark job) reject; such lines are malformed here too.
+LENIENT_JSON = r",\s*[}\]]|[:,\[]\s*-?(NaN|Infinity)\s*[,}\]]"
+
+# One JSON parse per line: the hit's envelope, then its `_source`, as typed structs.
+HIT_SHAPE = '{"_id": "VARCHAR", "_source": "JSON"}'
+SOURCE_SHAPE = '{"Contract": "VARCHAR", "Mac": "VARCHAR", "AppName": "VARCHAR", "TotalDuration": "JSON"}'
 
 
 @dataclass(frozen=True)
@@ -59,39 +75,37 @@ class ParsedDay:
 def parse_content_day(lines: pa.Table, day: date) -> ParsedDay:
     """Validates one day of the viewing log: valid records and rejected lines with their reason."""
     sql = f"""
-        WITH documents AS (
+        WITH hits AS (
             SELECT line_number, raw_line,
-                   CASE WHEN json_valid(raw_line) THEN raw_line::JSON END AS doc
+                   try(json_type(raw_line)) = 'OBJECT'
+                       AND NOT regexp_matches(raw_line, '{LENIENT_JSON}') AS is_object,
+                   try(from_json(raw_line, '{HIT_SHAPE}')) AS hit
             FROM lines
-        ), objects AS (
-            SELECT line_number, raw_line,
-                   CASE WHEN json_type(doc) = 'OBJECT' THEN doc END AS doc
-            FROM documents
         ), fields AS (
-            SELECT line_number, raw_line, doc,
-                   json_type(doc, '$._source') = 'OBJECT' AS has_source,
-                   json_extract_string(doc, '$._id') AS _id,
-                   trim(json_extract_string(doc, '$._source.Contract')) AS Contract,
-                   json_extract_string(doc, '$._source.Mac') AS Mac,
-                   json_extract_string(doc, '$._source.AppName') AS AppName,
-                   json_type(doc, '$._source.TotalDuration') AS duration_type,
-                   trim(json_extract_string(doc, '$._source.TotalDuration')) AS duration_text
-            FROM objects
+            SELECT line_number, raw_line, is_object,
+                   hit._id AS _id,
+                   json_type(hit._source) = 'OBJECT' AS has_source,
+                   from_json(hit._source, '{SOURCE_SHAPE}') AS source
+            FROM hits
         ), typed AS (
-            SELECT *,
+            SELECT line_number, raw_line, is_object, has_source, _id,
+                   trim(source.Contract) AS Contract,
+                   source.Mac AS Mac,
+                   source.AppName AS AppName,
                    CASE
-                       WHEN duration_type IN ('BIGINT', 'UBIGINT')
-                         OR (duration_type = 'VARCHAR' AND regexp_full_match(duration_text, '[0-9]+'))
-                       THEN TRY_CAST(duration_text AS BIGINT)
+                       WHEN json_type(source.TotalDuration) IN ('BIGINT', 'UBIGINT')
+                         OR (json_type(source.TotalDuration) = 'VARCHAR'
+                             AND regexp_full_match(trim(source.TotalDuration->>'$'), '[0-9]+'))
+                       THEN TRY_CAST(trim(source.TotalDuration->>'$') AS BIGINT)
                    END AS TotalDuration,
-                   {category_sql("AppName")} AS category,
+                   {category_sql("source.AppName")} AS category,
                    _id IS NOT NULL AND row_number() OVER (
                        PARTITION BY _id ORDER BY line_number) > 1 AS repeated_id
             FROM fields
         )
         SELECT *,
                CASE
-                   WHEN doc IS NULL THEN 'malformed_json'
+                   WHEN is_object IS NOT TRUE THEN 'malformed_json'
                    WHEN has_source IS NOT TRUE THEN 'missing_source'
                    WHEN {invalid_contract_sql("Contract")} THEN 'invalid_contract'
                    WHEN TotalDuration IS NULL OR TotalDuration < 0 THEN 'invalid_duration'

@@ -1,0 +1,606 @@
+"""The viewing-log rules on the DuckDB engine (DESIGN.md §3).
+
+Covers `split_lines`, `parse_content_day` (every quarantine reason, its line number and the order
+of reasons), `daily_pivot` and `customer_content_stats` (Active, MostWatch ties, Taste, months).
+Every fixture line is a literal JSON string and every expected value is worked out by hand.
+"""
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from customer_analytics.engines.duckdb_engine import (
+    ParsedDay,
+    customer_content_stats,
+    daily_pivot,
+    parse_content_day,
+    split_lines,
+)
+from customer_analytics.rules import schemas
+
+DAY = date(2022, 4, 1)
+
+# A line that passes every rule: Truyen Hinh, 254 seconds.
+GOOD = '{"_index": "history", "_id": "g1", "_score": 0, "_source": {"Contract": "HNH579912", "Mac": "0C96E62FC55C", "TotalDuration": 254, "AppName": "KPLUS"}}'
+
+PIVOT_COLUMNS = [
+    "date",
+    "Contract",
+    "Total_Giai_Tri",
+    "Total_Phim_Truyen",
+    "Total_The_Thao",
+    "Total_Thieu_Nhi",
+    "Total_Truyen_Hinh",
+]
+STATS_COLUMNS = [
+    "month",
+    "Contract",
+    "Total_Giai_Tri",
+    "Total_Phim_Truyen",
+    "Total_The_Thao",
+    "Total_Thieu_Nhi",
+    "Total_Truyen_Hinh",
+    "Active",
+    "MostWatch",
+    "Taste",
+]
+
+
+def _line(source: str, _id: str = "x1") -> str:
+    """A log line with the given literal `_source` members."""
+    return '{"_index": "history", "_id": "' + _id + '", "_source": {' + source + "}}"
+
+
+def _parse(text: str, day: date = DAY) -> ParsedDay:
+    return parse_content_day(split_lines(text.encode()), day)
+
+
+def _reasons(parsed: ParsedDay) -> list[tuple[int, str]]:
+    return [(row["line_number"], row["reason"]) for row in parsed.quarantine.to_pylist()]
+
+
+def _valid(parsed: ParsedDay) -> list[tuple]:
+    """(Contract, AppName, category, TotalDuration, _id) of each valid record, in line order."""
+    columns = ["Contract", "AppName", "category", "TotalDuration", "_id"]
+    return [tuple(row[c] for c in columns) for row in parsed.valid.to_pylist()]
+
+
+def _raw(*rows: tuple) -> pa.Table:
+    """raw_log_content rows from (date, Contract, AppName, category, TotalDuration, _id)."""
+    names = ["date", "Contract", "AppName", "category", "TotalDuration", "_id"]
+    records = [{**dict(zip(names, row, strict=True)), "Mac": "0C96E62FC55C"} for row in rows]
+    return pa.Table.from_pylist(records, schema=schemas.RAW_LOG_CONTENT)
+
+
+def _pivot(*rows: tuple) -> pa.Table:
+    """daily_pivot rows from (date, Contract, Giai Tri, Phim Truyen, The Thao, Thieu Nhi, Truyen Hinh)."""
+    records = [dict(zip(PIVOT_COLUMNS, row, strict=True)) for row in rows]
+    return pa.Table.from_pylist(records, schema=schemas.DAILY_PIVOT)
+
+
+def _rows(table: pa.Table) -> list[tuple]:
+    return [tuple(row.values()) for row in table.to_pylist()]
+
+
+# --- split_lines ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(b"", [], id="empty-file"),
+        pytest.param(b"a\nb", [(1, "a"), (2, "b")], id="no-final-newline"),
+        pytest.param(b"a\nb\n", [(1, "a"), (2, "b")], id="final-newline-adds-no-line"),
+        pytest.param(b"a\r\nb\r\n", [(1, "a"), (2, "b")], id="crlf"),
+        pytest.param(b"a\r\nb", [(1, "a"), (2, "b")], id="crlf-no-final-newline"),
+        pytest.param(b"a\n\nb\n", [(1, "a"), (2, ""), (3, "b")], id="blank-in-middle"),
+        pytest.param(b"a\r\n\r\nb\r\n", [(1, "a"), (2, ""), (3, "b")], id="crlf-blank-in-middle"),
+        pytest.param(b"a\n\n", [(1, "a"), (2, "")], id="blank-last-line"),
+        pytest.param(b" a \n", [(1, " a ")], id="spaces-kept"),
+    ],
+)
+def test_split_lines_numbers_physical_lines(data, expected):
+    table = split_lines(data)
+    assert table.column_names == ["line_number", "raw_line"]
+    assert table.schema.field("line_number").type == pa.int64()
+    assert list(zip(*table.to_pydict().values(), strict=True)) == expected
+
+
+@pytest.mark.parametrize("data", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+def test_split_lines_file_of_one_blank_line(data):
+    """A file holding one blank line has one physical line, just as b"a\\n\\n" has two.
+
+    `b"\\r\\n"` and `b"\\n"` must agree, since CRLF endings are only stripped.
+    """
+    assert split_lines(data).to_pylist() == [{"line_number": 1, "raw_line": ""}]
+
+
+def test_undecodable_bytes_fail_only_their_own_line():
+    data = b"\xff\xfe\n" + GOOD.encode() + b"\n"
+    parsed = parse_content_day(split_lines(data), DAY)
+    assert _reasons(parsed) == [(1, "malformed_json")]
+    assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
+
+
+# --- parse_content_day: valid records ------------------------------------------------------------
+
+
+def test_valid_record_keeps_every_field():
+    parsed = _parse(GOOD + "\n", date(2022, 4, 7))
+    assert parsed.valid.column_names == [
+        "date",
+        "Contract",
+        "Mac",
+        "AppName",
+        "category",
+        "TotalDuration",
+        "_id",
+    ]
+    assert parsed.valid.to_pylist() == [
+        {
+            "date": date(2022, 4, 7),
+            "Contract": "HNH579912",
+            "Mac": "0C96E62FC55C",
+            "AppName": "KPLUS",
+            "category": "Truyen Hinh",
+            "TotalDuration": 254,
+            "_id": "g1",
+        }
+    ]
+    assert parsed.quarantine.num_rows == 0
+    assert parsed.quarantine.column_names == ["date", "line_number", "reason", "raw_line"]
+
+
+@pytest.mark.parametrize(
+    ("app", "category"),
+    [
+        ("CHANNEL", "Truyen Hinh"),
+        ("DSHD", "Truyen Hinh"),
+        ("KPLUS", "Truyen Hinh"),
+        ("kplus", "Truyen Hinh"),
+        (" KPlus ", "Truyen Hinh"),
+        ("VOD", "Phim Truyen"),
+        ("FIMS_RES", "Phim Truyen"),
+        ("BHD_RES", "Phim Truyen"),
+        ("VOD_RES", "Phim Truyen"),
+        ("FIMS", "Phim Truyen"),
+        ("BHD", "Phim Truyen"),
+        ("DANET", "Phim Truyen"),
+        ("danet", "Phim Truyen"),
+        ("RELAX", "Giai Tri"),
+        ("  relax", "Giai Tri"),
+        ("CHILD", "Thieu Nhi"),
+        ("Child ", "Thieu Nhi"),
+        ("SPORT", "The Thao"),
+        ("sport", "The Thao"),
+    ],
+)
+def test_app_name_maps_to_category_and_is_kept_as_logged(app, category):
+    parsed = _parse(_line(f'"Contract": "C1", "TotalDuration": 10, "AppName": "{app}"'))
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [("C1", app, category, 10, "x1")]
+
+
+@pytest.mark.parametrize(
+    ("contract", "expected"),
+    [
+        ('"HNH579912"', "HNH579912"),
+        ('" HNH579912 "', "HNH579912"),
+        ('"   SGH000001"', "SGH000001"),
+        ("12345", "12345"),
+        ('"NULLX"', "NULLX"),
+        ('"00"', "00"),
+    ],
+)
+def test_contract_is_trimmed(contract, expected):
+    parsed = _parse(_line(f'"Contract": {contract}, "TotalDuration": 10, "AppName": "VOD"'))
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [(expected, "VOD", "Phim Truyen", 10, "x1")]
+
+
+@pytest.mark.parametrize(
+    ("duration", "expected"),
+    [
+        ("254", 254),
+        ('"254"', 254),
+        ('" 254 "', 254),
+        ("0", 0),
+        ('"0"', 0),
+        ('"007"', 7),
+        ("9223372036854775807", 9223372036854775807),
+    ],
+)
+def test_accepted_durations(duration, expected):
+    parsed = _parse(_line(f'"Contract": "C1", "TotalDuration": {duration}, "AppName": "SPORT"'))
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [("C1", "SPORT", "The Thao", expected, "x1")]
+
+
+# --- parse_content_day: one reason per line ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        # malformed_json
+        pytest.param("", "malformed_json", id="json-empty"),
+        pytest.param("   ", "malformed_json", id="json-spaces"),
+        pytest.param("not json", "malformed_json", id="json-text"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1"', "malformed_json", id="json-truncated"),
+        pytest.param("{'_id': 'x1'}", "malformed_json", id="json-single-quotes"),
+        pytest.param('{"_id": "x1"} {"_id": "x2"}', "malformed_json", id="json-two-objects"),
+        pytest.param("[1,2]", "malformed_json", id="json-array"),
+        pytest.param('"x"', "malformed_json", id="json-string"),
+        pytest.param("5", "malformed_json", id="json-number"),
+        pytest.param("null", "malformed_json", id="json-null"),
+        pytest.param("true", "malformed_json", id="json-bool"),
+        # missing_source
+        pytest.param('{"_id": "x1"}', "missing_source", id="source-absent"),
+        pytest.param("{}", "missing_source", id="source-empty-object"),
+        pytest.param('{"_id": "x1", "_source": null}', "missing_source", id="source-null"),
+        pytest.param('{"_id": "x1", "_source": "C1"}', "missing_source", id="source-string"),
+        pytest.param('{"_id": "x1", "_source": 5}', "missing_source", id="source-number"),
+        pytest.param('{"_id": "x1", "_source": [{"Contract": "C1"}]}', "missing_source", id="source-array"),
+        pytest.param('{"_id": "x1", "Contract": "C1", "TotalDuration": 5, "AppName": "VOD"}', "missing_source", id="source-fields-at-top"),
+        # invalid_contract
+        pytest.param(_line('"Contract": null, "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-null"),
+        pytest.param(_line('"TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-missing"),
+        pytest.param(_line('"Contract": "", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-empty"),
+        pytest.param(_line('"Contract": "  ", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-spaces"),
+        pytest.param(_line('"Contract": "0", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-zero"),
+        pytest.param(_line('"Contract": " 0 ", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-zero-spaces"),
+        pytest.param(_line('"Contract": 0, "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-zero-number"),
+        pytest.param(_line('"Contract": "NULL", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-NULL"),
+        pytest.param(_line('"Contract": "null", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-null-text"),
+        pytest.param(_line('"Contract": " Null ", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-Null-spaces"),
+        pytest.param('{"_id": "x1", "_source": {}}', "invalid_contract", id="contract-empty-source"),
+        # invalid_duration
+        pytest.param(_line('"Contract": "C1", "TotalDuration": -5, "AppName": "VOD"'), "invalid_duration", id="duration-negative"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 12.5, "AppName": "VOD"'), "invalid_duration", id="duration-float"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 254.0, "AppName": "VOD"'), "invalid_duration", id="duration-integral-float"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 2e2, "AppName": "VOD"'), "invalid_duration", id="duration-exponent"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": "abc", "AppName": "VOD"'), "invalid_duration", id="duration-text"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": "", "AppName": "VOD"'), "invalid_duration", id="duration-empty-string"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": "  ", "AppName": "VOD"'), "invalid_duration", id="duration-spaces"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": "-5", "AppName": "VOD"'), "invalid_duration", id="duration-negative-string"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": "12.5", "AppName": "VOD"'), "invalid_duration", id="duration-float-string"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": "2 54", "AppName": "VOD"'), "invalid_duration", id="duration-inner-space"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": null, "AppName": "VOD"'), "invalid_duration", id="duration-null"),
+        pytest.param(_line('"Contract": "C1", "AppName": "VOD"'), "invalid_duration", id="duration-missing"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": true, "AppName": "VOD"'), "invalid_duration", id="duration-bool"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": [254], "AppName": "VOD"'), "invalid_duration", id="duration-array"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 9223372036854775808, "AppName": "VOD"'), "invalid_duration", id="duration-above-bigint"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 18446744073709551616, "AppName": "VOD"'), "invalid_duration", id="duration-above-ubigint"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": "9223372036854775808", "AppName": "VOD"'), "invalid_duration", id="duration-string-above-bigint"),
+        # unknown_app
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "YOUTUBE"'), "unknown_app", id="app-unknown"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": null'), "unknown_app", id="app-null"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10'), "unknown_app", id="app-missing"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": ""'), "unknown_app", id="app-empty"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "K PLUS"'), "unknown_app", id="app-inner-space"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "Truyen Hinh"'), "unknown_app", id="app-category-name"),
+    ],
+)  # fmt: skip
+def test_each_reason(line, reason):
+    parsed = _parse("\n".join([GOOD, line]) + "\n", date(2022, 4, 9))
+    assert parsed.quarantine.to_pylist() == [
+        {"date": date(2022, 4, 9), "line_number": 2, "reason": reason, "raw_line": line}
+    ]
+    assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"},}',
+        '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD",}}',
+        '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "x": NaN}}',
+        '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": -Infinity, "AppName": "VOD"}}',
+    ],
+    ids=["outer-comma", "inner-comma", "nan", "infinity"],
+)
+def test_lenient_json_is_not_json(line):
+    """Trailing commas, NaN and Infinity are not JSON (RFC 8259), though DuckDB's parser takes them."""
+    parsed = _parse(line + "\n")
+    assert _reasons(parsed) == [(1, "malformed_json")]
+    assert _valid(parsed) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        pytest.param('"Contract": "0", "TotalDuration": -1, "AppName": "YOUTUBE"', "invalid_contract", id="contract-duration-app"),
+        pytest.param('"Contract": " null ", "TotalDuration": 10, "AppName": "YOUTUBE"', "invalid_contract", id="contract-app"),
+        pytest.param('"Contract": null, "TotalDuration": "abc", "AppName": "VOD"', "invalid_contract", id="contract-duration"),
+        pytest.param('"Contract": "C1", "TotalDuration": "abc", "AppName": null', "invalid_duration", id="duration-app"),
+        pytest.param('"Contract": "C1", "TotalDuration": 1.5, "AppName": "YOUTUBE"', "invalid_duration", id="float-duration-app"),
+    ],
+)  # fmt: skip
+def test_first_failing_reason_is_reported(source, reason):
+    # The same _id as GOOD, so every line below is also a duplicate: that reason comes last.
+    parsed = _parse(GOOD + "\n" + _line(source, _id="g1") + "\n")
+    assert _reasons(parsed) == [(2, reason)]
+
+
+def test_missing_source_wins_over_everything_after_it():
+    text = GOOD + "\n" + '{"_id": "g1", "Contract": "0", "TotalDuration": -1, "AppName": "X"}\n'
+    assert _reasons(_parse(text)) == [(2, "missing_source")]
+
+
+# --- parse_content_day: whole day files ----------------------------------------------------------
+
+
+def test_mixed_day_with_crlf_and_blank_line():
+    lines = [
+        '{"_id": "a1", "_source": {"Contract": "C1", "Mac": "M1", "TotalDuration": 100, "AppName": "KPLUS"}}',
+        "",
+        '{"_id": "a2", "_source": {"Contract": " C2 ", "Mac": "M2", "TotalDuration": "50", "AppName": "vod"}}',
+        "[1,2]",
+        '{"_id": "a3"}',
+        '{"_id": "a4", "_source": {"Contract": "NULL", "Mac": "M4", "TotalDuration": 5, "AppName": "VOD"}}',
+        '{"_id": "a5", "_source": {"Contract": "C5", "Mac": "M5", "TotalDuration": -3, "AppName": "VOD"}}',
+        '{"_id": "a6", "_source": {"Contract": "C6", "Mac": "M6", "TotalDuration": 3, "AppName": "YOUTUBE"}}',
+        '{"_id": "a1", "_source": {"Contract": "C1", "Mac": "M1", "TotalDuration": 7, "AppName": "SPORT"}}',
+        '{"_id": "a9", "_source": {"Contract": "C1", "Mac": "M1", "TotalDuration": 0, "AppName": "CHILD"}}',
+    ]
+    parsed = _parse("\r\n".join(lines) + "\r\n", date(2022, 4, 30))
+    assert parsed.quarantine.to_pylist() == [
+        {"date": date(2022, 4, 30), "line_number": 2, "reason": "malformed_json", "raw_line": ""},
+        {"date": date(2022, 4, 30), "line_number": 4, "reason": "malformed_json", "raw_line": "[1,2]"},
+        {"date": date(2022, 4, 30), "line_number": 5, "reason": "missing_source", "raw_line": lines[4]},
+        {"date": date(2022, 4, 30), "line_number": 6, "reason": "invalid_contract", "raw_line": lines[5]},
+        {"date": date(2022, 4, 30), "line_number": 7, "reason": "invalid_duration", "raw_line": lines[6]},
+        {"date": date(2022, 4, 30), "line_number": 8, "reason": "unknown_app", "raw_line": lines[7]},
+        {"date": date(2022, 4, 30), "line_number": 9, "reason": "duplicate_id", "raw_line": lines[8]},
+    ]  # fmt: skip
+    assert _valid(parsed) == [
+        ("C1", "KPLUS", "Truyen Hinh", 100, "a1"),
+        ("C2", "vod", "Phim Truyen", 50, "a2"),
+        ("C1", "CHILD", "Thieu Nhi", 0, "a9"),
+    ]
+    assert parsed.valid.column("date").to_pylist() == [date(2022, 4, 30)] * 3
+    # Every physical line is accounted for exactly once.
+    assert parsed.valid.num_rows + parsed.quarantine.num_rows == 10
+
+
+def test_empty_day_file_gives_no_rows():
+    parsed = _parse("")
+    assert parsed.valid.num_rows == 0
+    assert parsed.quarantine.num_rows == 0
+    assert parsed.valid.column_names == [
+        "date",
+        "Contract",
+        "Mac",
+        "AppName",
+        "category",
+        "TotalDuration",
+        "_id",
+    ]
+    assert parsed.quarantine.column_names == ["date", "line_number", "reason", "raw_line"]
+
+
+def test_file_of_one_blank_line_is_one_malformed_line():
+    parsed = parse_content_day(split_lines(b"\n"), DAY)
+    assert _reasons(parsed) == [(1, "malformed_json")]
+
+
+def test_duplicate_ids_within_a_day():
+    lines = [
+        '{"_id": "a1", "_source": {"Contract": "C1", "TotalDuration": 1, "AppName": "VOD"}}',
+        '{"_id": "a2", "_source": {"Contract": "C1", "TotalDuration": 2, "AppName": "VOD"}}',
+        '{"_id": "a1", "_source": {"Contract": "C1", "TotalDuration": 3, "AppName": "VOD"}}',
+        '{"_id": "b1", "_source": {"Contract": "0", "TotalDuration": 4, "AppName": "VOD"}}',
+        '{"_id": "b1", "_source": {"Contract": "C1", "TotalDuration": 5, "AppName": "VOD"}}',
+        '{"_id": "a1", "_source": {"Contract": "C1", "TotalDuration": 6, "AppName": "YOUTUBE"}}',
+        '{"_id": "a1", "_source": {"Contract": "C1", "TotalDuration": 7, "AppName": "VOD"}}',
+        '{"_id": "m1"}',
+        '{"_id": "m1", "_source": {"Contract": "C1", "TotalDuration": 8, "AppName": "VOD"}}',
+        '{"_id": "z1", "_source": {"Contract": "C1", "TotalDuration": 9',
+        '{"_id": "z1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"}}',
+        '{"_source": {"Contract": "C1", "TotalDuration": 11, "AppName": "VOD"}}',
+        '{"_source": {"Contract": "C1", "TotalDuration": 12, "AppName": "VOD"}}',
+        '{"_id": null, "_source": {"Contract": "C1", "TotalDuration": 13, "AppName": "VOD"}}',
+        '{"_id": null, "_source": {"Contract": "C1", "TotalDuration": 14, "AppName": "VOD"}}',
+        '{"_id": "A1", "_source": {"Contract": "C1", "TotalDuration": 15, "AppName": "VOD"}}',
+    ]
+    parsed = _parse("\n".join(lines) + "\n")
+    assert _reasons(parsed) == [
+        (3, "duplicate_id"),
+        (4, "invalid_contract"),
+        (5, "duplicate_id"),  # the earlier b1 was itself quarantined
+        (6, "unknown_app"),  # a repeated id, but unknown_app comes first
+        (7, "duplicate_id"),
+        (8, "missing_source"),
+        (9, "duplicate_id"),  # the earlier m1 had no _source
+        (10, "malformed_json"),  # a line that is not JSON has no _id
+    ]
+    assert [(row[3], row[4]) for row in _valid(parsed)] == [
+        (1, "a1"),
+        (2, "a2"),
+        (10, "z1"),
+        (11, None),
+        (12, None),
+        (13, None),
+        (14, None),
+        (15, "A1"),
+    ]
+
+
+def test_same_id_on_two_days_is_valid_on_both():
+    line = '{"_id": "d1", "_source": {"Contract": "C1", "TotalDuration": 30, "AppName": "RELAX"}}'
+    first = _parse(line + "\n", date(2022, 4, 1))
+    second = _parse(line + "\n", date(2022, 4, 2))
+    for parsed in (first, second):
+        assert _reasons(parsed) == []
+        assert _valid(parsed) == [("C1", "RELAX", "Giai Tri", 30, "d1")]
+    assert first.valid.column("date").to_pylist() == [date(2022, 4, 1)]
+    assert second.valid.column("date").to_pylist() == [date(2022, 4, 2)]
+
+
+# --- daily_pivot ---------------------------------------------------------------------------------
+
+
+def test_daily_pivot_sums_per_date_and_contract():
+    raw = _raw(
+        (date(2022, 4, 2), "C1", "KPLUS", "Truyen Hinh", 100, "a1"),
+        (date(2022, 4, 1), "C1", "VOD", "Phim Truyen", 50, "a2"),
+        (date(2022, 4, 1), "C1", "FIMS", "Phim Truyen", 25, "a3"),
+        (date(2022, 4, 1), "C1", "SPORT", "The Thao", 7, "a4"),
+        (date(2022, 4, 1), "C2", "CHILD", "Thieu Nhi", 3, "a5"),
+        (date(2022, 4, 1), "C2", "RELAX", "Giai Tri", 4, "a6"),
+        (date(2022, 4, 1), "C2", "RELAX", "Giai Tri", 6, "a7"),
+        (date(2022, 4, 1), "C3", "CHANNEL", "Truyen Hinh", 0, "a8"),
+    )
+    pivot = daily_pivot(raw)
+    assert pivot.column_names == PIVOT_COLUMNS
+    assert all(pivot.schema.field(c).type == pa.int64() for c in PIVOT_COLUMNS[2:])
+    assert _rows(pivot) == [
+        (date(2022, 4, 1), "C1", 0, 75, 7, 0, 0),
+        (date(2022, 4, 1), "C2", 10, 0, 0, 3, 0),
+        (date(2022, 4, 1), "C3", 0, 0, 0, 0, 0),
+        (date(2022, 4, 2), "C1", 0, 0, 0, 0, 100),
+    ]
+
+
+def test_daily_pivot_of_a_parsed_day():
+    lines = [
+        '{"_id": "p1", "_source": {"Contract": " C1", "TotalDuration": "40", "AppName": "dshd"}}',
+        '{"_id": "p2", "_source": {"Contract": "C1 ", "TotalDuration": 2, "AppName": "DSHD"}}',
+        '{"_id": "p1", "_source": {"Contract": "C1", "TotalDuration": 1000, "AppName": "DSHD"}}',
+        '{"_id": "p3", "_source": {"Contract": "C2", "TotalDuration": 1000, "AppName": "YOUTUBE"}}',
+        '{"_id": "p4", "_source": {"Contract": "C3", "TotalDuration": 0, "AppName": "BHD_RES"}}',
+    ]
+    parsed = _parse("\n".join(lines), date(2022, 4, 5))
+    assert _rows(daily_pivot(parsed.valid)) == [
+        (date(2022, 4, 5), "C1", 0, 0, 0, 0, 42),
+        (date(2022, 4, 5), "C3", 0, 0, 0, 0, 0),
+    ]
+
+
+def test_daily_pivot_reads_a_dataset(tmp_path: Path):
+    first = tmp_path / "2022-04-01.parquet"
+    second = tmp_path / "2022-04-02.parquet"
+    pq.write_table(_raw((date(2022, 4, 1), "C1", "VOD", "Phim Truyen", 5, "a1")), first)
+    pq.write_table(
+        _raw(
+            (date(2022, 4, 2), "C1", "VOD", "Phim Truyen", 6, "a1"),
+            (date(2022, 4, 2), "C1", "SPORT", "The Thao", 8, "a2"),
+        ),
+        second,
+    )
+    pivot = daily_pivot(ds.dataset([str(first), str(second)], format="parquet"))
+    assert _rows(pivot) == [
+        (date(2022, 4, 1), "C1", 0, 5, 0, 0, 0),
+        (date(2022, 4, 2), "C1", 0, 6, 8, 0, 0),
+    ]
+
+
+# --- customer_content_stats ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("totals", "most_watch", "taste"),
+    [
+        # totals: Giai Tri, Phim Truyen, The Thao, Thieu Nhi, Truyen Hinh
+        pytest.param((0, 0, 0, 0, 0), None, None, id="all-zero"),
+        pytest.param((5, 0, 0, 0, 0), "Giai Tri", "Giai Tri", id="only-giai-tri"),
+        pytest.param((0, 0, 0, 0, 9), "Truyen Hinh", "Truyen Hinh", id="only-truyen-hinh"),
+        pytest.param((1, 2, 3, 10, 4), "Thieu Nhi", "Giai Tri-Phim Truyen-The Thao-Thieu Nhi-Truyen Hinh", id="unique-max"),
+        pytest.param((10, 3, 3, 0, 0), "Giai Tri", "Giai Tri-Phim Truyen-The Thao", id="tie-below-max"),
+        pytest.param((0, 7, 0, 0, 7), "Truyen Hinh", "Phim Truyen-Truyen Hinh", id="tie-truyen-hinh-phim-truyen"),
+        pytest.param((9, 9, 0, 0, 0), "Phim Truyen", "Giai Tri-Phim Truyen", id="tie-phim-truyen-giai-tri"),
+        pytest.param((0, 0, 4, 4, 0), "The Thao", "The Thao-Thieu Nhi", id="tie-the-thao-thieu-nhi"),
+        pytest.param((0, 6, 6, 0, 0), "Phim Truyen", "Phim Truyen-The Thao", id="tie-phim-truyen-the-thao"),
+        pytest.param((3, 0, 0, 3, 0), "Thieu Nhi", "Giai Tri-Thieu Nhi", id="tie-thieu-nhi-giai-tri"),
+        pytest.param((8, 0, 8, 8, 1), "The Thao", "Giai Tri-The Thao-Thieu Nhi-Truyen Hinh", id="tie-three-way"),
+        pytest.param((5, 5, 5, 5, 0), "Phim Truyen", "Giai Tri-Phim Truyen-The Thao-Thieu Nhi", id="tie-four-way"),
+        pytest.param((2, 2, 2, 2, 2), "Truyen Hinh", "Giai Tri-Phim Truyen-The Thao-Thieu Nhi-Truyen Hinh", id="tie-five-way"),
+    ],
+)  # fmt: skip
+def test_most_watch_and_taste(totals, most_watch, taste):
+    stats = customer_content_stats(_pivot((date(2022, 4, 12), "C1", *totals)))
+    assert stats.column_names == STATS_COLUMNS
+    assert _rows(stats) == [(date(2022, 4, 1), "C1", *totals, 1, most_watch, taste)]
+
+
+def test_month_aggregates_days_and_counts_active_days():
+    pivot = _pivot(
+        (date(2022, 4, 1), "C1", 0, 10, 0, 0, 5),
+        (date(2022, 4, 30), "C1", 0, 0, 0, 0, 20),
+        (date(2022, 5, 1), "C1", 3, 0, 0, 0, 0),
+        (date(2022, 4, 15), "C2", 0, 0, 0, 0, 0),
+        (date(2022, 4, 16), "C2", 0, 0, 0, 0, 0),
+        (date(2022, 4, 2), "C3", 0, 0, 0, 0, 0),
+        (date(2022, 4, 3), "C3", 0, 4, 0, 0, 0),
+        (date(2022, 3, 31), "C3", 0, 0, 1, 0, 0),
+    )
+    assert _rows(customer_content_stats(pivot)) == [
+        (date(2022, 3, 1), "C3", 0, 0, 1, 0, 0, 1, "The Thao", "The Thao"),
+        (date(2022, 4, 1), "C1", 0, 10, 0, 0, 25, 2, "Truyen Hinh", "Phim Truyen-Truyen Hinh"),
+        (date(2022, 4, 1), "C2", 0, 0, 0, 0, 0, 2, None, None),
+        (date(2022, 4, 1), "C3", 0, 4, 0, 0, 0, 2, "Phim Truyen", "Phim Truyen"),
+        (date(2022, 5, 1), "C1", 3, 0, 0, 0, 0, 1, "Giai Tri", "Giai Tri"),
+    ]  # fmt: skip
+
+
+def test_stats_read_a_dataset_of_two_days(tmp_path: Path):
+    first = tmp_path / "date=2022-04-03.parquet"
+    second = tmp_path / "date=2022-04-20.parquet"
+    pq.write_table(
+        _pivot(
+            (date(2022, 4, 3), "C1", 0, 30, 0, 0, 0),
+            (date(2022, 4, 3), "C2", 0, 0, 0, 0, 0),
+        ),
+        first,
+    )
+    pq.write_table(
+        _pivot(
+            (date(2022, 4, 20), "C1", 0, 0, 0, 0, 30),
+            (date(2022, 4, 20), "C3", 1, 0, 0, 0, 0),
+        ),
+        second,
+    )
+    stats = customer_content_stats(ds.dataset([str(first), str(second)], format="parquet"))
+    assert _rows(stats) == [
+        (date(2022, 4, 1), "C1", 0, 30, 0, 0, 30, 2, "Truyen Hinh", "Phim Truyen-Truyen Hinh"),
+        (date(2022, 4, 1), "C2", 0, 0, 0, 0, 0, 1, None, None),
+        (date(2022, 4, 1), "C3", 1, 0, 0, 0, 0, 1, "Giai Tri", "Giai Tri"),
+    ]  # fmt: skip
+
+
+def test_days_to_profile_end_to_end():
+    """Two day files through parse → pivot → stats; C2's only record on day two lasts 0 s."""
+    day_one = "\r\n".join(
+        [
+            '{"_id": "e1", "_source": {"Contract": "C1", "TotalDuration": 60, "AppName": "RELAX"}}',
+            '{"_id": "e2", "_source": {"Contract": "C1", "TotalDuration": "40", "AppName": "child"}}',
+            '{"_id": "e3", "_source": {"Contract": "C2", "TotalDuration": 15, "AppName": "SPORT"}}',
+            '{"_id": "e4", "_source": {"Contract": "C3", "TotalDuration": 15, "AppName": "YOUTUBE"}}',
+        ]
+    )
+    day_two = "\n".join(
+        [
+            '{"_id": "e1", "_source": {"Contract": "C1", "TotalDuration": 100, "AppName": "CHILD"}}',
+            '{"_id": "e2", "_source": {"Contract": " C2 ", "TotalDuration": 0, "AppName": "VOD"}}',
+            '{"_id": "e1", "_source": {"Contract": "C1", "TotalDuration": 999, "AppName": "VOD"}}',
+        ]
+    )
+    first = _parse(day_one, date(2022, 4, 10))
+    second = _parse(day_two + "\n", date(2022, 4, 11))
+    assert _reasons(first) == [(4, "unknown_app")]
+    assert _reasons(second) == [(3, "duplicate_id")]
+    pivot = daily_pivot(pa.concat_tables([first.valid, second.valid]))
+    assert _rows(pivot) == [
+        (date(2022, 4, 10), "C1", 60, 0, 0, 40, 0),
+        (date(2022, 4, 10), "C2", 0, 0, 15, 0, 0),
+        (date(2022, 4, 11), "C1", 0, 0, 0, 100, 0),
+        (date(2022, 4, 11), "C2", 0, 0, 0, 0, 0),
+    ]
+    assert _rows(customer_content_stats(pivot)) == [
+        (date(2022, 4, 1), "C1", 60, 0, 0, 140, 0, 2, "Thieu Nhi", "Giai Tri-Thieu Nhi"),
+        (date(2022, 4, 1), "C2", 0, 0, 15, 0, 0, 2, "The Thao", "The Thao"),
+    ]  # fmt: skip
