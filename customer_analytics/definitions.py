@@ -4,17 +4,29 @@ from pathlib import Path
 
 import dagster as dg
 
-from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager
+from customer_analytics.enrichment.resource import KeywordClassifierResource
+from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
 from customer_analytics.lib.landing import CsvExports, LandingZone
 from customer_analytics.settings import Settings
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
+    warehouse = WarehouseResource(url=settings.warehouse_url_config)
     return {
         "landing": LandingZone(uri=settings.raw_data_uri),
         "exports": CsvExports(uri=settings.export_dir),
+        "warehouse": warehouse,
         "lake_io_manager": ParquetIOManager(base_uri=settings.lake_uri),
-        "warehouse_io_manager": WarehouseIOManager(url=settings.warehouse_url_config),
+        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        "classifier": KeywordClassifierResource(
+            kind=settings.keyword_classifier,
+            openai_api_key=dg.EnvVar("OPENAI_API_KEY")
+            if settings.keyword_classifier == "openai"
+            else None,
+            openai_base_url=settings.openai_base_url,
+            openai_model=settings.openai_model,
+            openai_max_requests=settings.openai_max_requests,
+        ),
     }
 
 

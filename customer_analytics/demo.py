@@ -6,12 +6,9 @@ from datetime import date
 import pyarrow.compute as pc
 
 from customer_analytics.io_managers.warehouse import connect_warehouse
+from customer_analytics.lib.partitions import next_month
 from customer_analytics.lib.storage import Location
 from customer_analytics.settings import Settings
-
-
-def _month_after(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,14 +18,14 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
 
     stats = connect_warehouse(settings.warehouse_url).read(
-        "customer_content_stats", ("month", month, _month_after(month))
+        "customer_content_stats", ("month", month, next_month(month))
     )
     quarantine = (
         Location(settings.lake_uri)
         .dataset_of_folder("content_quarantine")
         .to_table(
             columns=["date", "reason"],
-            filter=(pc.field("date") >= month) & (pc.field("date") < _month_after(month)),
+            filter=(pc.field("date") >= month) & (pc.field("date") < next_month(month)),
         )
     )
     frame = stats.to_pandas()

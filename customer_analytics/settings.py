@@ -1,7 +1,8 @@
 """The environment variables of the project (see `.env.example`), parsed and validated once.
 
-Values that may hold credentials (the warehouse URL) are handed to Dagster as `dg.EnvVar` when
-they come from the environment, so the UI shows the variable's name and never its value.
+Values that may hold credentials (the warehouse URL, the OpenAI key) are handed to Dagster as
+`dg.EnvVar` when they come from the environment, so the UI shows the variable's name and never
+its value.
 """
 
 import os
@@ -18,8 +19,12 @@ DEFAULTS = {
     "WAREHOUSE_URL": "duckdb:///data/warehouse.duckdb",
     "EXPORT_DIR": "data/exports",
     "COMPUTE_ENGINE": "duckdb",
+    "KEYWORD_CLASSIFIER": "rules",
+    "OPENAI_MODEL": "gpt-4o-mini",
+    "OPENAI_MAX_REQUESTS": "200",
 }
 COMPUTE_ENGINES = ("duckdb",)
+KEYWORD_CLASSIFIERS = ("rules", "openai")
 
 
 def resolve_uri(uri: str) -> str:
@@ -46,6 +51,10 @@ class Settings:
     warehouse_url_from_env: bool
     export_dir: str
     compute_engine: str
+    keyword_classifier: str
+    openai_base_url: str | None
+    openai_model: str
+    openai_max_requests: int
 
     @property
     def warehouse_url_config(self) -> str | dg.EnvVar:
@@ -59,16 +68,24 @@ class Settings:
         def value(name: str) -> str:
             return env.get(name) or DEFAULTS[name]
 
-        engine = value("COMPUTE_ENGINE").lower()
-        if engine not in COMPUTE_ENGINES:
-            raise ValueError(
-                f"COMPUTE_ENGINE={engine!r}: expected one of {', '.join(COMPUTE_ENGINES)}"
-            )
+        def choice(name: str, allowed: tuple[str, ...]) -> str:
+            chosen = value(name).lower()
+            if chosen not in allowed:
+                raise ValueError(f"{name}={chosen!r}: expected one of {', '.join(allowed)}")
+            return chosen
+
+        classifier = choice("KEYWORD_CLASSIFIER", KEYWORD_CLASSIFIERS)
+        if classifier == "openai" and not env.get("OPENAI_API_KEY"):
+            raise ValueError("KEYWORD_CLASSIFIER=openai needs OPENAI_API_KEY")
         return cls(
             raw_data_uri=resolve_uri(value("RAW_DATA_URI")),
             lake_uri=resolve_uri(value("LAKE_URI")),
             warehouse_url=resolve_warehouse_url(value("WAREHOUSE_URL")),
             warehouse_url_from_env=bool(env.get("WAREHOUSE_URL")),
             export_dir=resolve_uri(value("EXPORT_DIR")),
-            compute_engine=engine,
+            compute_engine=choice("COMPUTE_ENGINE", COMPUTE_ENGINES),
+            keyword_classifier=classifier,
+            openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            openai_model=value("OPENAI_MODEL"),
+            openai_max_requests=int(value("OPENAI_MAX_REQUESTS")),
         )

@@ -6,6 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from customer_analytics.definitions import build_resources
@@ -24,6 +26,13 @@ def content_line(_id: str, contract: str | None, app: str, duration: object) -> 
     return json.dumps(hit)
 
 
+SEARCH_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in ("eventID", "datetime", "user_id", "keyword", "category",
+                                      "proxy_isp", "platform", "networkType", "action")]
+    + [("userPlansMap", pa.list_(pa.string()))]
+)  # fmt: skip
+
+
 @dataclass
 class Project:
     """A landing zone, lake, warehouse and export folder under one temporary root."""
@@ -39,6 +48,23 @@ class Project:
         path = self.raw / "log_content" / f"{day:%Y%m%d}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(line + "\n" for line in lines))
+        return path
+
+    def write_search_day(self, day: date, rows: list[dict], part: str = "part-00000") -> Path:
+        """Rows give at least user_id, keyword and eventID; the other columns get plain values."""
+        defaults = {
+            "datetime": f"{day} 20:15:00.000",
+            "category": "enter",
+            "proxy_isp": "vnpt",
+            "platform": "smarttv-sony",
+            "networkType": "wifi",
+            "action": "search",
+            "userPlansMap": [],
+        }
+        table = pa.Table.from_pylist([{**defaults, **row} for row in rows], schema=SEARCH_SCHEMA)
+        path = self.raw / "log_search" / f"{day:%Y%m%d}" / f"{part}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
         return path
 
     def resources(self) -> dict[str, object]:

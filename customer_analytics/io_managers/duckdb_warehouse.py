@@ -20,7 +20,7 @@ def duckdb_type(arrow_type: pa.DataType) -> str:
     if pa.types.is_floating(arrow_type):
         return "DOUBLE"
     if pa.types.is_timestamp(arrow_type):
-        return "TIMESTAMP"
+        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "VARCHAR"
     raise TypeError(f"No warehouse type for Arrow type {arrow_type}")
@@ -56,32 +56,46 @@ class DuckDBWarehouse:
                     raise
                 time.sleep(0.5)
 
-    def replace(self, table: str, rows: pa.Table, window) -> None:
+    def _write(self, table: str, rows: pa.Table, statements: list[tuple[str, list]]) -> None:
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(create_table_sql(table, rows.schema))
-                if window is None:
-                    con.execute(f'DELETE FROM "{table}"')
-                else:
-                    column, start, end = window
-                    con.execute(
-                        f'DELETE FROM "{table}" WHERE "{column}" >= ? AND "{column}" < ?',
-                        [start, end],
-                    )
                 con.register("incoming", rows)
-                names = ", ".join(f'"{name}"' for name in rows.column_names)
-                con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM incoming')
+                for sql, parameters in statements:
+                    con.execute(sql, parameters)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
 
-    def read(self, table: str, window) -> pa.Table:
+    @staticmethod
+    def _insert(verb: str, table: str, rows: pa.Table) -> tuple[str, list]:
+        names = ", ".join(map(quoted, rows.column_names))
+        return f"{verb} INTO {quoted(table)} ({names}) SELECT {names} FROM incoming", []
+
+    def replace(self, table: str, rows: pa.Table, window) -> None:
+        if window is None:
+            delete = (f"DELETE FROM {quoted(table)}", [])
+        else:
+            column, start, end = window
+            delete = (
+                f"DELETE FROM {quoted(table)} WHERE {quoted(column)} >= ? AND {quoted(column)} < ?",
+                [start, end],
+            )
+        self._write(table, rows, [delete, self._insert("INSERT", table, rows)])
+
+    def upsert(self, table: str, rows: pa.Table) -> None:
+        self._write(table, rows, [self._insert("INSERT OR REPLACE", table, rows)])
+
+    def read(self, table: str, window, schema: pa.Schema | None = None) -> pa.Table:
         with self._connect() as con:
+            if schema is not None:
+                con.execute(create_table_sql(table, schema))
             if window is None:
-                return con.sql(f'SELECT * FROM "{table}"').to_arrow_table()
+                return con.sql(f"SELECT * FROM {quoted(table)}").to_arrow_table()
             column, start, end = window
             return con.execute(
-                f'SELECT * FROM "{table}" WHERE "{column}" >= ? AND "{column}" < ?', [start, end]
+                f"SELECT * FROM {quoted(table)} WHERE {quoted(column)} >= ? AND {quoted(column)} < ?",
+                [start, end],
             ).fetch_arrow_table()

@@ -20,7 +20,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     A run over a range of partitions (a single-run backfill) returns one table spanning the
     range; it is split on the asset's `partition_expr` column and each partition is written
     whole, replacing only its own file. Inputs come back as a `pyarrow.dataset.Dataset` over the
-    requested partitions, so a month of days is scanned, not loaded.
+    requested partitions, so a month of days is scanned, not loaded. An input whose metadata
+    sets `allow_missing_partitions` loads the partitions that exist (with a warning) instead of
+    failing, for logs that cover only part of a month.
     """
 
     base_uri: str
@@ -57,6 +59,13 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         keys = partition_keys(context) or [None]
         relatives = [self._relative(context.asset_key, key) for key in keys]
         missing = [self._lake.describe(rel) for rel in relatives if not self._lake.exists(rel)]
+        if missing and (context.definition_metadata or {}).get("allow_missing_partitions"):
+            context.log.warning(
+                f"Loading {len(relatives) - len(missing)} of {len(relatives)} partitions of "
+                f"{context.asset_key.to_user_string()}; not materialized: {', '.join(missing)}"
+            )
+            relatives = [rel for rel in relatives if self._lake.exists(rel)]
+            missing = [] if relatives else missing
         if missing:
             raise dg.DagsterInvariantViolationError(
                 f"{context.asset_key.to_user_string()} has not been materialized for "

@@ -17,7 +17,11 @@ class Warehouse(Protocol):
     def replace(self, table: str, rows: pa.Table, window: Window) -> None:
         """Deletes the window's rows and inserts `rows`, atomically for readers."""
 
-    def read(self, table: str, window: Window) -> pa.Table: ...
+    def upsert(self, table: str, rows: pa.Table) -> None:
+        """Inserts `rows`, replacing those with the same primary key."""
+
+    def read(self, table: str, window: Window, schema: pa.Schema | None = None) -> pa.Table:
+        """The window's rows; with `schema`, a table that does not exist yet reads as empty."""
 
 
 def connect_warehouse(url: str) -> Warehouse:
@@ -32,6 +36,15 @@ def connect_warehouse(url: str) -> Warehouse:
     )
 
 
+class WarehouseResource(dg.ConfigurableResource):
+    """The serving warehouse named by `WAREHOUSE_URL`, for assets that query it directly."""
+
+    url: str
+
+    def connect(self) -> Warehouse:
+        return connect_warehouse(self.url)
+
+
 def _window(context: dg.OutputContext | dg.InputContext) -> Window:
     if not context.has_asset_partitions:
         return None
@@ -39,18 +52,18 @@ def _window(context: dg.OutputContext | dg.InputContext) -> Window:
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Writes Arrow tables to the warehouse named by `url`, replacing exactly the partitions
-    materialized (delete-then-insert in one transaction), and reads them back as Arrow."""
+    """Writes Arrow tables to the warehouse, replacing exactly the partitions materialized
+    (delete-then-insert in one transaction), and reads them back as Arrow."""
 
-    url: str
+    warehouse: dg.ResourceDependency[WarehouseResource]
 
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         table = context.asset_key.path[-1]
         window = _window(context)
-        connect_warehouse(self.url).replace(table, obj, window)
+        self.warehouse.connect().replace(table, obj, window)
         scope = "all rows" if window is None else f"{window[0]} in [{window[1]}, {window[2]})"
         context.log.info(f"Replaced {scope} of warehouse table {table}: {obj.num_rows:,} rows")
         context.add_output_metadata({**table_metadata(obj), "table": table})
 
     def load_input(self, context: dg.InputContext) -> pa.Table:
-        return connect_warehouse(self.url).read(context.asset_key.path[-1], _window(context))
+        return self.warehouse.connect().read(context.asset_key.path[-1], _window(context))

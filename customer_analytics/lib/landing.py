@@ -10,7 +10,8 @@ from customer_analytics.lib.storage import Location
 
 
 class LandingZone(dg.ConfigurableResource):
-    """The raw logs as the export drops them: `log_content/YYYYMMDD.json`."""
+    """The raw logs as the exports drop them: `log_content/YYYYMMDD.json` and
+    `log_search/YYYYMMDD/part-*.parquet`."""
 
     uri: str
 
@@ -22,15 +23,37 @@ class LandingZone(dg.ConfigurableResource):
     def content_file(day: date) -> str:
         return f"log_content/{day:%Y%m%d}.json"
 
-    def missing_content_files(self, days: list[date]) -> list[str]:
-        return [
-            self.location.describe(self.content_file(day))
-            for day in days
-            if not self.location.exists(self.content_file(day))
-        ]
+    def missing(self, relatives: list[str]) -> list[str]:
+        """The full URIs of those files or folders that do not exist."""
+        return [self.location.describe(rel) for rel in relatives if not self.location.exists(rel)]
 
     def read_content_day(self, day: date) -> bytes:
         return self.location.read_bytes(self.content_file(day))
+
+    @staticmethod
+    def search_folder(day: date) -> str:
+        return f"log_search/{day:%Y%m%d}"
+
+    def read_search_day(self, day: date, columns: tuple[str, ...]) -> pa.Table:
+        """The day's part files in name order, rows numbered from 1 in that order."""
+        parts = self.location.list_files(self.search_folder(day), ".parquet")
+        tables = []
+        for part in parts:
+            table = self.location.read_parquet(part)
+            missing = [column for column in columns if column not in table.column_names]
+            if missing:
+                raise dg.Failure(
+                    f"{self.location.describe(part)} lacks the column(s) {', '.join(missing)}"
+                )
+            tables.append(table.select(list(columns)))
+        if not tables:
+            raise dg.Failure(
+                f"No part-*.parquet file in {self.location.describe(self.search_folder(day))}"
+            )
+        events = pa.concat_tables(tables, promote_options="permissive")
+        return events.append_column(
+            "row_number", pa.array(range(1, events.num_rows + 1), pa.int64())
+        )
 
 
 class CsvExports(dg.ConfigurableResource):

@@ -1,6 +1,6 @@
 """Partitions of the asset graph: the days and months that the landing zone holds."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -19,3 +19,11 @@ single_run = dg.BackfillPolicy.single_run()
 def partition_date(key: str) -> date:
     """Daily and monthly keys alike are ISO dates: `2022-04-01`."""
     return date.fromisoformat(key)
+
+
+def previous_month(month: date) -> date:
+    return (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)

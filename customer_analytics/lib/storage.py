@@ -38,6 +38,20 @@ class Location:
         with self.filesystem.open_input_stream(self.path(relative)) as stream:
             return stream.read()
 
+    def list_files(self, relative: str, suffix: str) -> list[str]:
+        """The files directly in a folder whose names end with `suffix`, sorted by name, as
+        paths relative to this location."""
+        selector = pafs.FileSelector(self.path(relative), allow_not_found=True)
+        names = sorted(
+            info.base_name
+            for info in self.filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.File and info.base_name.endswith(suffix)
+        )
+        return [f"{relative}/{name}" for name in names]
+
+    def read_parquet(self, relative: str) -> pa.Table:
+        return pq.read_table(self.path(relative), filesystem=self.filesystem)
+
     def write(self, relative: str, write_to: Callable[[pa.NativeFile], None]) -> None:
         """Writes a file that readers see whole or not at all.
 

@@ -69,3 +69,66 @@ CUSTOMER_CONTENT_STATS = _table(
     ],
     primary_key=("month", "Contract"),
 )
+
+
+RAW_LOG_SEARCH = pa.schema(
+    [
+        _field("date", pa.date32(), "Day of the log folder", False),
+        _field("eventID", pa.string(), "Event id, unique within the day"),
+        _field("datetime", pa.timestamp("ms"), "When the search was made"),
+        _field("user_id", pa.string(), "User id, trimmed; leading zeros matter", False),
+        _field(
+            "keyword", pa.string(), "Normalized keyword (NFC, trimmed, one space, lower)", False
+        ),
+        _field("raw_keyword", pa.string(), "Keyword as typed"),
+        _field("platform", pa.string(), "Client platform"),
+        _field("proxy_isp", pa.string(), "Internet provider"),
+        _field("networkType", pa.string(), "Network type"),
+    ]
+)
+
+SEARCH_QUARANTINE = pa.schema(
+    [
+        _field("date", pa.date32(), "Day of the log folder", False),
+        _field(
+            "row_number", pa.int64(), "1-based row in the day's part files, in name order", False
+        ),
+        _field("reason", pa.string(), "First rule the row fails", False),
+        _field("record", pa.string(), "The row as JSON", False),
+    ]
+)
+
+MONTHLY_TOP_KEYWORD = _table(
+    [
+        _field("month", pa.date32(), "First day of the month", False),
+        _field("user_id", pa.string(), "User id", False),
+        _field("keyword", pa.string(), "The user's most searched keyword of the month", False),
+        _field("search_count", pa.int64(), "Searches of that keyword in the month", False),
+        _field("total_searches", pa.int64(), "All valid searches of the user in the month", False),
+    ],
+    primary_key=("month", "user_id"),
+)
+
+KEYWORD_CATEGORY = _table(
+    [
+        _field("keyword", pa.string(), "Normalized keyword", False),
+        _field("category", pa.string(), "One of the 14 keyword categories", False),
+        _field("source", pa.string(), "Classifier that answered: rules or openai", False),
+        _field("model", pa.string(), "Lexicon version or model name", False),
+        _field("classified_at", pa.timestamp("us", tz="UTC"), "When it was classified", False),
+    ],
+    primary_key=("keyword",),
+)
+
+CUSTOMER_SEARCH_STATS = _table(
+    [
+        _field("month", pa.date32(), "First day of the month M", False),
+        _field("user_id", pa.string(), "User id", False),
+        _field("keyword_prev", pa.string(), "Top keyword of month M-1"),
+        _field("category_prev", pa.string(), "Its category"),
+        _field("keyword_cur", pa.string(), "Top keyword of month M"),
+        _field("category_cur", pa.string(), "Its category"),
+        _field("taste", pa.string(), "Unchanged, Changed, New or Churned", False),
+    ],
+    primary_key=("month", "user_id"),
+)

@@ -13,7 +13,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from customer_analytics.engines.duckdb_engine import (
+from customer_analytics.engines.content import (
     ParsedDay,
     customer_content_stats,
     daily_pivot,

@@ -1,18 +1,12 @@
-"""The transforms on DuckDB: Arrow in, Arrow out, one in-memory connection per call.
+"""The viewing-log transforms, run by DuckDB over Arrow."""
 
-DuckDB scans Arrow tables and lazy Arrow datasets in place, so a month of daily partitions is
-streamed from the lake rather than loaded whole.
-"""
-
-from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
+from customer_analytics.engines.arrow_sql import ArrowSource, ParsedDay, query, split_by_reason
 from customer_analytics.rules import schemas
 from customer_analytics.rules.content import (
     CATEGORIES,
@@ -22,15 +16,6 @@ from customer_analytics.rules.content import (
     most_watch_sql,
     taste_sql,
 )
-
-ArrowSource = pa.Table | ds.Dataset
-
-
-def _query(sql: str, schema: pa.Schema, **sources: ArrowSource) -> pa.Table:
-    with duckdb.connect() as con:
-        for name, source in sources.items():
-            con.register(name, source)
-        return con.sql(sql).to_arrow_table().cast(schema)
 
 
 def split_lines(data: bytes) -> pa.Table:
@@ -63,13 +48,9 @@ LENIENT_JSON = r",\s*[}\]]|[:,\[]\s*-?(NaN|Infinity)\s*[,}\]]"
 
 # One JSON parse per line: the hit's envelope, then its `_source`, as typed structs.
 HIT_SHAPE = '{"_id": "VARCHAR", "_source": "JSON"}'
-SOURCE_SHAPE = '{"Contract": "VARCHAR", "Mac": "VARCHAR", "AppName": "VARCHAR", "TotalDuration": "JSON"}'
-
-
-@dataclass(frozen=True)
-class ParsedDay:
-    valid: pa.Table
-    quarantine: pa.Table
+SOURCE_SHAPE = (
+    '{"Contract": "VARCHAR", "Mac": "VARCHAR", "AppName": "VARCHAR", "TotalDuration": "JSON"}'
+)
 
 
 def parse_content_day(lines: pa.Table, day: date) -> ParsedDay:
@@ -114,21 +95,15 @@ def parse_content_day(lines: pa.Table, day: date) -> ParsedDay:
                END AS reason
         FROM typed
     """
-    with duckdb.connect() as con:
-        con.register("lines", lines)
-        con.execute(f"CREATE TEMP TABLE checked AS {sql}")
-        day_literal = f"DATE '{day.isoformat()}'"
-        valid = con.sql(
-            f"""SELECT {day_literal} AS date, Contract, Mac, AppName, category, TotalDuration, _id
-                FROM checked WHERE reason IS NULL ORDER BY line_number"""
-        ).to_arrow_table()
-        quarantine = con.sql(
-            f"""SELECT {day_literal} AS date, line_number, reason, raw_line
-                FROM checked WHERE reason IS NOT NULL ORDER BY line_number"""
-        ).to_arrow_table()
-    return ParsedDay(
-        valid=valid.cast(schemas.RAW_LOG_CONTENT),
-        quarantine=quarantine.cast(schemas.CONTENT_QUARANTINE),
+    day_literal = f"DATE '{day.isoformat()}'"
+    return split_by_reason(
+        sql,
+        valid_columns=f"{day_literal} AS date, Contract, Mac, AppName, category, TotalDuration, _id",
+        quarantine_columns=f"{day_literal} AS date, line_number, reason, raw_line",
+        order_by="line_number",
+        valid_schema=schemas.RAW_LOG_CONTENT,
+        quarantine_schema=schemas.CONTENT_QUARANTINE,
+        lines=lines,
     )
 
 
@@ -138,7 +113,7 @@ def daily_pivot(raw_log_content: ArrowSource) -> pa.Table:
         f"CAST(sum(CASE WHEN category = '{category}' THEN TotalDuration ELSE 0 END) AS BIGINT) AS {column}"
         for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
     )
-    return _query(
+    return query(
         f"SELECT date, Contract, {totals} FROM raw GROUP BY date, Contract ORDER BY date, Contract",
         schemas.DAILY_PIVOT,
         raw=raw_log_content,
@@ -148,7 +123,7 @@ def daily_pivot(raw_log_content: ArrowSource) -> pa.Table:
 def customer_content_stats(daily_pivot: ArrowSource) -> pa.Table:
     """The monthly profile of every contract: totals, active days, MostWatch and Taste."""
     sums = ", ".join(f"CAST(sum({column}) AS BIGINT) AS {column}" for column in TOTAL_COLUMNS)
-    return _query(
+    return query(
         f"""
         WITH monthly AS (
             SELECT CAST(date_trunc('month', date) AS DATE) AS month, Contract, {sums},

@@ -1,0 +1,187 @@
+"""The search-log chain: raw_log_search → monthly_top_keyword → keyword_category →
+customer_search_stats."""
+
+import asyncio
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from customer_analytics.engines import search as engine
+from customer_analytics.enrichment.cache import KeywordCache
+from customer_analytics.enrichment.classifier import KeywordClassifier
+from customer_analytics.enrichment.resource import KeywordClassifierResource
+from customer_analytics.io_managers.warehouse import WarehouseResource
+from customer_analytics.lib.landing import LandingZone
+from customer_analytics.lib.metadata import table_metadata
+from customer_analytics.lib.partitions import (
+    partition_date,
+    previous_month,
+    search_daily,
+    search_monthly,
+    single_run,
+)
+from customer_analytics.lib.validated_days import validated_days, value_counts
+from customer_analytics.rules.search import QUARANTINE_REASONS
+
+OWNERS = ["team:data-engineering"]
+
+# customer_search_stats of month M compares M with M-1; the first month has no M-1.
+THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
+    start_offset=-1, allow_nonexistent_upstream_partitions=True
+)
+
+
+@dg.multi_asset(
+    outs={
+        "raw_log_search": dg.AssetOut(
+            description="Valid searches of a day with their normalized keyword.",
+            io_manager_key="lake_io_manager",
+            metadata={"partition_expr": "date"},
+            kinds={"parquet", "duckdb"},
+            owners=OWNERS,
+        ),
+        "search_quarantine": dg.AssetOut(
+            description="Rejected search rows with the first rule they fail, their row number "
+            "and the row as JSON.",
+            io_manager_key="lake_io_manager",
+            metadata={"partition_expr": "date"},
+            kinds={"parquet"},
+            owners=OWNERS,
+        ),
+    },
+    partitions_def=search_daily,
+    backfill_policy=single_run,
+    group_name="search",
+)
+def raw_log_search(context: dg.AssetExecutionContext, landing: LandingZone):
+    """Reads each day's `log_search/YYYYMMDD/part-*.parquet`, normalizes the keywords and
+    splits the day into valid searches and quarantined rows."""
+    days = [partition_date(key) for key in context.partition_keys]
+    missing = landing.missing([landing.search_folder(day) for day in days])
+    if missing:
+        raise dg.Failure(f"{len(missing)} search-log folder(s) missing: {', '.join(missing)}")
+    yield from validated_days(
+        context,
+        days,
+        lambda day: engine.parse_search_day(landing.read_search_day(day, engine.RAW_COLUMNS), day),
+        valid_output="raw_log_search",
+        quarantine_output="search_quarantine",
+        reasons=QUARANTINE_REASONS,
+    )
+
+
+@dg.asset(
+    partitions_def=search_monthly,
+    group_name="search",
+    # The export covers only part of each month (days 01-14): use the days that exist.
+    ins={"raw_log_search": dg.AssetIn(metadata={"allow_missing_partitions": True})},
+    io_manager_key="lake_io_manager",
+    metadata={"partition_expr": "month"},
+    kinds={"duckdb", "parquet"},
+    owners=OWNERS,
+)
+def monthly_top_keyword(raw_log_search: ds.Dataset) -> dg.Output[pa.Table]:
+    """Each user's most searched keyword of the month, ties to the smallest keyword."""
+    top = engine.monthly_top_keyword(raw_log_search)
+    return dg.Output(top, metadata={"distinct_keywords": pc.count_distinct(top["keyword"]).as_py()})
+
+
+async def _classify_and_store(
+    classifier: KeywordClassifier, keywords: list[str], cache: KeywordCache, log
+) -> None:
+    stored = 0
+    async for batch in classifier.classify(keywords):
+        cache.store(batch)
+        stored += len(batch)
+        log(f"Classified and cached {stored:,} of {len(keywords):,} new keywords")
+
+
+@dg.asset(
+    partitions_def=search_monthly,
+    group_name="search",
+    kinds={"openai", "duckdb"},
+    owners=OWNERS,
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+)
+def keyword_category(
+    context: dg.AssetExecutionContext,
+    classifier: KeywordClassifierResource,
+    warehouse: WarehouseResource,
+    monthly_top_keyword: ds.Dataset,
+) -> dg.MaterializeResult:
+    """The category of every top keyword of the month, kept in the warehouse table
+    `keyword_category`, which is also the cache: only keywords never classified are sent to
+    the classifier, and each batch is stored as soon as it is answered."""
+    keywords = pc.unique(monthly_top_keyword.to_table(columns=["keyword"])["keyword"])
+    cache = KeywordCache(warehouse.connect())
+    cached = set(cache.lookup(keywords)["keyword"].to_pylist())
+    new = sorted(set(keywords.to_pylist()) - cached)
+    context.log.info(
+        f"{len(keywords):,} top keywords this month: {len(cached):,} cached, {len(new):,} to classify"
+    )
+    bot = classifier.build(log=context.log.info)
+    asyncio.run(_classify_and_store(bot, new, cache, context.log.info))
+
+    usage = bot.usage
+    spent = {
+        "classifier": f"{bot.source} ({bot.model})",
+        "requests": usage.requests,
+        "failed_requests": usage.failed_requests,
+        "retries": usage.retries,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "off_list_labels_folded": usage.off_list_labels,
+    }
+    if usage.unanswered_keywords:
+        raise dg.Failure(
+            description=f"{len(usage.unanswered_keywords):,} keywords are still unclassified "
+            "(request budget spent); what was answered is cached, so a re-run continues from there.",
+            metadata={**spent, "unanswered": dg.MetadataValue.json(usage.unanswered_keywords[:50])},
+            allow_retries=False,
+        )
+    categories = cache.lookup(keywords)
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(categories),
+            **spent,
+            "keywords": len(keywords),
+            "from_cache": len(cached),
+            "newly_classified": len(new),
+            "categories": dg.MetadataValue.json(value_counts(categories, "category")),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=search_monthly,
+    group_name="search",
+    ins={"monthly_top_keyword": dg.AssetIn(partition_mapping=THIS_AND_PREVIOUS_MONTH)},
+    deps=[dg.AssetDep("keyword_category", partition_mapping=THIS_AND_PREVIOUS_MONTH)],
+    io_manager_key="warehouse_io_manager",
+    metadata={"partition_expr": "month"},
+    kinds={"duckdb"},
+    owners=OWNERS,
+)
+def customer_search_stats(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, monthly_top_keyword: ds.Dataset
+) -> dg.Output[pa.Table]:
+    """Each user's top-keyword category this month against last month: Unchanged, Changed,
+    New or Churned."""
+    month = partition_date(context.partition_key)
+    top = monthly_top_keyword.to_table()
+    categories = KeywordCache(warehouse.connect()).lookup(top["keyword"])
+    stats = engine.customer_search_stats(top, categories, month, previous_month(month))
+    unclassified = sum(
+        stats.filter(
+            pc.is_valid(stats[f"keyword_{side}"]) & pc.is_null(stats[f"category_{side}"])
+        ).num_rows
+        for side in ("prev", "cur")
+    )
+    if unclassified:
+        raise dg.Failure(
+            f"{unclassified:,} top keywords have no category yet: materialize keyword_category "
+            f"for {month:%Y-%m} and the month before first"
+        )
+    return dg.Output(stats, metadata={"taste": dg.MetadataValue.json(value_counts(stats, "taste"))})

@@ -1,0 +1,55 @@
+"""SQL over Arrow with DuckDB: Arrow in, Arrow out, one in-memory connection per call.
+
+DuckDB scans Arrow tables and lazy Arrow datasets in place, so a month of daily partitions is
+streamed from the lake rather than loaded whole.
+"""
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+ArrowSource = pa.Table | ds.Dataset
+
+
+def query(sql: str, schema: pa.Schema, **sources: ArrowSource) -> pa.Table:
+    """Runs `sql` with each source registered under its keyword name; casts to `schema`."""
+    with duckdb.connect() as con:
+        for name, source in sources.items():
+            con.register(name, source)
+        return con.sql(sql).to_arrow_table().cast(schema)
+
+
+@dataclass(frozen=True)
+class ParsedDay:
+    """A day of raw log, split into the rows that pass every rule and those quarantined."""
+
+    valid: pa.Table
+    quarantine: pa.Table
+
+
+def split_by_reason(
+    checked_sql: str,
+    *,
+    valid_columns: str,
+    quarantine_columns: str,
+    order_by: str,
+    valid_schema: pa.Schema,
+    quarantine_schema: pa.Schema,
+    **sources: ArrowSource,
+) -> ParsedDay:
+    """Runs `checked_sql`, whose `reason` column is NULL for a valid row, once, and splits it."""
+    with duckdb.connect() as con:
+        for name, source in sources.items():
+            con.register(name, source)
+        con.execute(f"CREATE TEMP TABLE checked AS {checked_sql}")
+
+        def select(columns: str, where: str) -> pa.Table:
+            sql = f"SELECT {columns} FROM checked WHERE {where} ORDER BY {order_by}"
+            return con.sql(sql).to_arrow_table()
+
+        return ParsedDay(
+            valid=select(valid_columns, "reason IS NULL").cast(valid_schema),
+            quarantine=select(quarantine_columns, "reason IS NOT NULL").cast(quarantine_schema),
+        )

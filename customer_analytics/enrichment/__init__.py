@@ -1,0 +1,1 @@
+"""Keyword classification: the offline rules, an OpenAI-compatible model, and the cache."""
