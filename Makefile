@@ -5,7 +5,7 @@ PYTHON ?= python3
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 DEMO_LINES_PER_DAY ?= 5000
-DEMO_MONTH_DAYS := 2022-04-01...2022-04-30
+MATERIALIZE := $(BIN)/dagster asset materialize -m customer_analytics.definitions
 
 .PHONY: install demo dev test lint format bench clean
 
@@ -22,11 +22,14 @@ $(DAGSTER_HOME):
 
 demo: install $(DAGSTER_HOME)
 	$(BIN)/python -m customer_analytics.sample_data --out data/raw --lines-per-day $(DEMO_LINES_PER_DAY)
-	$(BIN)/dagster asset materialize -m customer_analytics.definitions \
-		--select raw_log_content,content_quarantine,daily_pivot --partition-range $(DEMO_MONTH_DAYS)
-	$(BIN)/dagster asset materialize -m customer_analytics.definitions \
-		--select customer_content_stats --partition 2022-04-01
-	$(BIN)/python -m customer_analytics.demo --month 2022-04-01
+	$(MATERIALIZE) --select raw_log_content,content_quarantine,daily_pivot \
+		--partition-range 2022-04-01...2022-04-30
+	$(MATERIALIZE) --select customer_content_stats --partition 2022-04-01
+	$(MATERIALIZE) --select raw_log_search,search_quarantine --partition-range 2022-06-01...2022-06-14
+	$(MATERIALIZE) --select raw_log_search,search_quarantine --partition-range 2022-07-01...2022-07-14
+	$(MATERIALIZE) --select monthly_top_keyword,keyword_category,customer_search_stats --partition 2022-06-01
+	$(MATERIALIZE) --select monthly_top_keyword,keyword_category,customer_search_stats --partition 2022-07-01
+	$(BIN)/python -m customer_analytics.demo
 
 dev: install $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m customer_analytics.definitions

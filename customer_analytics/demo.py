@@ -1,8 +1,8 @@
 """What `make demo` prints once the assets are materialized: the profiles and where to look next."""
 
-import argparse
 from datetime import date
 
+import pandas as pd
 import pyarrow.compute as pc
 
 from customer_analytics.io_managers.warehouse import connect_warehouse
@@ -10,39 +10,48 @@ from customer_analytics.lib.partitions import next_month
 from customer_analytics.lib.storage import Location
 from customer_analytics.settings import Settings
 
+CONTENT_MONTH = date(2022, 4, 1)
+SEARCH_MONTHS = (date(2022, 6, 1), date(2022, 7, 1))
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--month", type=date.fromisoformat, default=date(2022, 4, 1))
-    month = parser.parse_args(argv).month
+
+def _month(column: str, month: date) -> tuple[str, date, date]:
+    return column, month, next_month(month)
+
+
+def main() -> None:
     settings = Settings.from_env()
+    warehouse = connect_warehouse(settings.warehouse_url)
+    pd.set_option("display.width", 160)
 
-    stats = connect_warehouse(settings.warehouse_url).read(
-        "customer_content_stats", ("month", month, next_month(month))
-    )
+    stats = warehouse.read("customer_content_stats", _month("month", CONTENT_MONTH)).to_pandas()
+    stats["Total"] = stats.filter(like="Total_").sum(axis=1)
+    print(f"\ncustomer_content_stats {CONTENT_MONTH:%Y-%m}: {len(stats):,} contracts, top viewers:")
+    print(stats.sort_values("Total", ascending=False).head(8).to_string(index=False))
+    print("\nMostWatch:", stats["MostWatch"].value_counts(dropna=False).to_dict())
+
     quarantine = (
         Location(settings.lake_uri)
         .dataset_of_folder("content_quarantine")
         .to_table(
-            columns=["date", "reason"],
-            filter=(pc.field("date") >= month) & (pc.field("date") < next_month(month)),
+            columns=["reason"],
+            filter=(pc.field("date") >= CONTENT_MONTH)
+            & (pc.field("date") < next_month(CONTENT_MONTH)),
         )
     )
-    frame = stats.to_pandas()
-    frame["Total"] = frame.filter(like="Total_").sum(axis=1)
+    print("Quarantined lines:", quarantine.to_pandas()["reason"].value_counts().to_dict())
 
-    print(f"\ncustomer_content_stats {month:%Y-%m}: {len(frame):,} contracts\n")
-    print(frame.sort_values("Total", ascending=False).head(10).to_string(index=False))
-    print("\nMostWatch:")
-    print(frame["MostWatch"].value_counts(dropna=False).to_string())
-    print(f"\nQuarantined lines in {month:%Y-%m}:")
-    print(quarantine.to_pandas()["reason"].value_counts().to_string())
+    for month in SEARCH_MONTHS:
+        tastes = warehouse.read("customer_search_stats", _month("month", month)).to_pandas()
+        print(f"\ncustomer_search_stats {month:%Y-%m}: {len(tastes):,} users, taste:",
+              tastes["taste"].value_counts().to_dict())  # fmt: skip
+    print(tastes.dropna().head(8).to_string(index=False))
+
     print(
         f"""
 Where to look next:
   warehouse    {settings.warehouse_url}
   lake         {settings.lake_uri}
-  CSV export   {settings.export_dir}/customer_content_stats/{month}.csv
+  CSV export   {settings.export_dir}/customer_content_stats/{CONTENT_MONTH}.csv
   the UI       make dev, then http://127.0.0.1:3000 (asset graph, partitions, run logs)
 """
     )

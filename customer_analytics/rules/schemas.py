@@ -75,7 +75,7 @@ RAW_LOG_SEARCH = pa.schema(
     [
         _field("date", pa.date32(), "Day of the log folder", False),
         _field("eventID", pa.string(), "Event id, unique within the day"),
-        _field("datetime", pa.timestamp("ms"), "When the search was made"),
+        _field("datetime", pa.timestamp("us"), "When the search was made"),
         _field("user_id", pa.string(), "User id, trimmed; leading zeros matter", False),
         _field(
             "keyword", pa.string(), "Normalized keyword (NFC, trimmed, one space, lower)", False

@@ -35,7 +35,7 @@ FALLBACK_CATEGORY = "Other"
 TASTES = ("Unchanged", "Changed", "New", "Churned")
 
 # Unicode white space, not only ASCII: viewers paste titles with no-break spaces.
-_WHITE_SPACE = r"[\s\p{Z}\x{85}]+"
+_WHITE_SPACE = r"[\s\p{Z}\x{0B}\x{85}]+"
 
 
 def normalize_keywords(keywords: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

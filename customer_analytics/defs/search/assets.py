@@ -137,7 +137,8 @@ def keyword_category(
     if usage.unanswered_keywords:
         raise dg.Failure(
             description=f"{len(usage.unanswered_keywords):,} keywords are still unclassified "
-            "(request budget spent); what was answered is cached, so a re-run continues from there.",
+            "(request budget spent or attempts exhausted); what was answered is cached, so a "
+            "re-run continues from there.",
             metadata={**spent, "unanswered": dg.MetadataValue.json(usage.unanswered_keywords[:50])},
             allow_retries=False,
         )
@@ -175,7 +176,7 @@ def customer_search_stats(
     stats = engine.customer_search_stats(top, categories, month, previous_month(month))
     unclassified = sum(
         stats.filter(
-            pc.is_valid(stats[f"keyword_{side}"]) & pc.is_null(stats[f"category_{side}"])
+            pc.field(f"keyword_{side}").is_valid() & pc.field(f"category_{side}").is_null()
         ).num_rows
         for side in ("prev", "cur")
     )
