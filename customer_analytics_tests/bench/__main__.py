@@ -66,9 +66,10 @@ def _materialize(asset: str, figure: str, **partitions) -> int:
                 definitions.get_assets_def(k)
                 for k in definitions.resolve_asset_graph().get_all_asset_keys()
             ],
-            selection=[key],
+            selection=dg.AssetSelection.assets(key).required_multi_asset_neighbors(),
             instance=instance,
             resources=definitions.resources,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             **partitions,
         )
     return result.asset_materializations_for_node(asset)[0].metadata[figure].value
