@@ -42,8 +42,10 @@ def main() -> None:
 
     for month in SEARCH_MONTHS:
         tastes = warehouse.read("customer_search_stats", _month("month", month)).to_pandas()
-        print(f"\ncustomer_search_stats {month:%Y-%m}: {len(tastes):,} users, taste:",
-              tastes["taste"].value_counts().to_dict())  # fmt: skip
+        print(
+            f"\ncustomer_search_stats {month:%Y-%m}: {len(tastes):,} users, taste:",
+            tastes["taste"].value_counts().to_dict(),
+        )
     print(tastes.dropna().head(8).to_string(index=False))
 
     print(

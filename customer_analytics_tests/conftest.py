@@ -27,10 +27,22 @@ def content_line(_id: str, contract: str | None, app: str, duration: object) -> 
 
 
 SEARCH_SCHEMA = pa.schema(
-    [(name, pa.string()) for name in ("eventID", "datetime", "user_id", "keyword", "category",
-                                      "proxy_isp", "platform", "networkType", "action")]
+    [
+        (name, pa.string())
+        for name in (
+            "eventID",
+            "datetime",
+            "user_id",
+            "keyword",
+            "category",
+            "proxy_isp",
+            "platform",
+            "networkType",
+            "action",
+        )
+    ]
     + [("userPlansMap", pa.list_(pa.string()))]
-)  # fmt: skip
+)
 
 
 @dataclass

@@ -44,11 +44,15 @@ def main(argv: list[str] | None = None) -> None:
 
     right = Counter(label for keyword, label in labels.items() if predicted.get(keyword) == label)
     total = Counter(labels.values())
-    print(f"{classifier.source} ({classifier.model}) on {args.file.name}: "
-          f"{sum(right.values())}/{len(labels)} = {sum(right.values()) / len(labels):.1%}")  # fmt: skip
+    print(
+        f"{classifier.source} ({classifier.model}) on {args.file.name}: "
+        f"{sum(right.values())}/{len(labels)} = {sum(right.values()) / len(labels):.1%}"
+    )
     for category in sorted(total, key=lambda c: -total[c]):
-        print(f"  {category:<13} {right[category]:>4}/{total[category]:<4} "
-              f"{right[category] / total[category]:.0%}")  # fmt: skip
+        print(
+            f"  {category:<13} {right[category]:>4}/{total[category]:<4} "
+            f"{right[category] / total[category]:.0%}"
+        )
     if args.errors:
         for keyword, label in sorted(labels.items()):
             if predicted.get(keyword) != label:

@@ -47,8 +47,11 @@ def measure(name: str, step: Callable[[], int], unit: str) -> None:
     child.join()
     if child.exitcode:
         raise SystemExit(f"{name} failed")
-    print(f"{name:<34} {elapsed:>8.1f} s  {rows:>13,} {unit:<6} {rows / elapsed:>12,.0f} {unit}/s"
-          f"  peak {peak_mb:>7,.0f} MB", flush=True)  # fmt: skip
+    print(
+        f"{name:<34} {elapsed:>8.1f} s  {rows:>13,} {unit:<6} {rows / elapsed:>12,.0f} {unit}/s"
+        f"  peak {peak_mb:>7,.0f} MB",
+        flush=True,
+    )
 
 
 def _materialize(asset: str, figure: str, **partitions) -> int:

@@ -51,7 +51,7 @@ def test_a_failed_replacement_leaves_the_previous_rows(warehouse):
     warehouse.replace("stats", _rows((date(2022, 4, 1), "A", 1)), APRIL)
     duplicate_key = _rows((date(2022, 4, 1), "B", 1), (date(2022, 4, 1), "B", 2))
 
-    with pytest.raises(Exception, match="(?i)constraint"):
+    with pytest.raises(Exception, match=r"(?i)constraint"):
         warehouse.replace("stats", duplicate_key, APRIL)
 
     assert _contents(warehouse) == [(date(2022, 4, 1), "A", 1)]

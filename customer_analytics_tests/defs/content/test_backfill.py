@@ -20,18 +20,15 @@ def test_partition_range_materializes_in_a_single_run(project, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
 
+    command = "asset materialize -m customer_analytics.definitions --select"
     subprocess.run(
         [
             DAGSTER,
-            "asset",
-            "materialize",
-            "-m",
-            "customer_analytics.definitions",
-            "--select",
+            *command.split(),
             "raw_log_content,content_quarantine,daily_pivot",
             "--partition-range",
             "2022-04-01...2022-04-03",
-        ],  # fmt: skip
+        ],
         check=True,
         capture_output=True,
         env={**os.environ, "DAGSTER_HOME": str(home)},

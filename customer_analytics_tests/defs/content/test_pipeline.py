@@ -70,8 +70,16 @@ def _materialize_month(project, instance):
 
 def _profiles(project):
     table = connect_warehouse(project.settings.warehouse_url).read("customer_content_stats", None)
-    columns = ["Contract", "Total_Phim_Truyen", "Total_The_Thao", "Total_Thieu_Nhi",
-               "Total_Truyen_Hinh", "Active", "MostWatch", "Taste"]  # fmt: skip
+    columns = [
+        "Contract",
+        "Total_Phim_Truyen",
+        "Total_The_Thao",
+        "Total_Thieu_Nhi",
+        "Total_Truyen_Hinh",
+        "Active",
+        "MostWatch",
+        "Taste",
+    ]
     return sorted(tuple(row[c] for c in columns) for row in table.to_pylist())
 
 

@@ -68,8 +68,14 @@ def test_faults_still_end_with_valid_categories_and_a_rerun_sends_nothing(projec
     with FakeOpenAI(_label, slow_seconds=3) as fake:
         resources = _resources(project, fake, openai_timeout_seconds=1, openai_batch_size=20)
         _prepare_june(resources, instance)
-        fake.script(Reply.RATE_LIMITED, Reply.SERVER_ERROR, Reply.UNAVAILABLE, Reply.MALFORMED,
-                    Reply.SLOW, Reply.OMIT)  # fmt: skip
+        fake.script(
+            Reply.RATE_LIMITED,
+            Reply.SERVER_ERROR,
+            Reply.UNAVAILABLE,
+            Reply.MALFORMED,
+            Reply.SLOW,
+            Reply.OMIT,
+        )
 
         result = _materialize(resources, instance, [keyword_category])
         metadata = result.asset_materializations_for_node("keyword_category")[0].metadata
@@ -102,16 +108,30 @@ def test_a_killed_run_resumes_without_sending_an_answered_keyword_again(project,
     home.mkdir()
     with FakeOpenAI(_label, slow_seconds=120) as fake, dg.instance_for_test() as instance:
         _prepare_june(_resources(project, fake), instance)
-        env = {**os.environ, "DAGSTER_HOME": str(home), "KEYWORD_CLASSIFIER": "openai",
-               "OPENAI_API_KEY": fake.api_key, "OPENAI_BASE_URL": fake.base_url}  # fmt: skip
-        command = [str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
-                   "-m", "customer_analytics.definitions", "--select", "keyword_category",
-                   "--partition", JUNE]  # fmt: skip
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "KEYWORD_CLASSIFIER": "openai",
+            "OPENAI_API_KEY": fake.api_key,
+            "OPENAI_BASE_URL": fake.base_url,
+        }
+        command = [
+            str(Path(sys.executable).with_name("dagster")),
+            "asset",
+            "materialize",
+            "-m",
+            "customer_analytics.definitions",
+            "--select",
+            "keyword_category",
+            "--partition",
+            JUNE,
+        ]
 
         # Two batches are answered, the other two hang until the run is killed.
         fake.script(Reply.OK, Reply.OK, Reply.SLOW, Reply.SLOW)
-        run = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)  # fmt: skip
+        run = subprocess.Popen(
+            command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
         for line in run.stderr:
             if "Classified and cached 100 of 200" in line:
                 break

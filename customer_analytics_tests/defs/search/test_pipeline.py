@@ -93,10 +93,15 @@ def _stats(project, month):
         "customer_search_stats", ("month", month, date(month.year, month.month + 1, 1))
     )
     return {
-        row["user_id"]: (row["keyword_prev"], row["category_prev"], row["keyword_cur"],
-                         row["category_cur"], row["taste"])
+        row["user_id"]: (
+            row["keyword_prev"],
+            row["category_prev"],
+            row["keyword_cur"],
+            row["category_cur"],
+            row["taste"],
+        )
         for row in table.to_pylist()
-    }  # fmt: skip
+    }
 
 
 def test_june_and_july_tastes(project, instance):
@@ -124,30 +129,40 @@ def test_quarantine_and_top_keyword_counts(project, instance):
 
     lake = project.root / "lake"
     quarantine = ds.dataset(lake / "search_quarantine", format="parquet").to_table()
-    assert sorted(zip(quarantine["date"].to_pylist(), quarantine["row_number"].to_pylist(),
-                      quarantine["reason"].to_pylist(), strict=True)) == [
+    assert sorted(
+        zip(
+            quarantine["date"].to_pylist(),
+            quarantine["row_number"].to_pylist(),
+            quarantine["reason"].to_pylist(),
+            strict=True,
+        )
+    ) == [
         (date(2022, 6, 1), 5, "duplicate_event"),
         (date(2022, 6, 1), 6, "voice_search"),
         (date(2022, 6, 1), 7, "empty_keyword"),
         (date(2022, 6, 2), 2, "not_search_action"),
-    ]  # fmt: skip
+    ]
     top = ds.dataset(lake / "monthly_top_keyword", format="parquet").to_table().to_pylist()
-    assert {(r["month"].month, r["user_id"], r["keyword"], r["search_count"], r["total_searches"])
-            for r in top} == {
+    assert {
+        (r["month"].month, r["user_id"], r["keyword"], r["search_count"], r["total_searches"])
+        for r in top
+    } == {
         (6, "0014111", "running man", 2, 3),
         (6, "14111", "vtv3", 1, 1),
         (6, "777", "bolero", 1, 1),
         (7, "0014111", "doraemon", 1, 1),
         (7, "14111", "htv7", 2, 3),
         (7, "888", "man city vs liverpool", 1, 1),
-    }  # fmt: skip
+    }
 
 
 def test_cached_keywords_are_not_classified_again(project, instance):
     _write_fixture(project)
     _seed_cache(project)
-    june, july = (result.asset_materializations_for_node("keyword_category")[0]
-                  for result in _run_months(project, instance))  # fmt: skip
+    june, july = (
+        result.asset_materializations_for_node("keyword_category")[0]
+        for result in _run_months(project, instance)
+    )
     assert june.metadata["newly_classified"].value == 0
     assert july.metadata["newly_classified"].value == 0
     assert june.metadata["from_cache"].value == 3
