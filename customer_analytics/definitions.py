@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
@@ -12,11 +13,14 @@ from customer_analytics.settings import Settings
 
 def build_resources(settings: Settings) -> dict[str, object]:
     warehouse = WarehouseResource(url=settings.warehouse_url_config)
+    # Endpoint, region and keys come from the standard AWS variables (boto3's and Arrow's own).
+    s3 = S3Resource()
     return {
-        "landing": LandingZone(uri=settings.raw_data_uri),
-        "exports": CsvExports(uri=settings.export_dir),
+        "s3": s3,
+        "landing": LandingZone(uri=settings.raw_data_uri, s3=s3),
+        "exports": CsvExports(uri=settings.export_dir, s3=s3),
         "warehouse": warehouse,
-        "lake_io_manager": ParquetIOManager(base_uri=settings.lake_uri),
+        "lake_io_manager": ParquetIOManager(base_uri=settings.lake_uri, s3=s3),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "classifier": KeywordClassifierResource(
             kind=settings.keyword_classifier,

@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: a project laid out in a temporary folder."""
+"""Fixtures shared by the whole suite: a project on the embedded stack (local files, DuckDB) or
+on the production stack (S3 on loopback, MariaDB), and the services behind them."""
 
 import json
 from dataclasses import dataclass
@@ -7,11 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from customer_analytics.definitions import build_resources
+from customer_analytics.lib.storage import Location
 from customer_analytics.settings import Settings
+
+pytest_plugins = ["customer_analytics_tests.fixtures.s3"]
 
 
 def content_line(_id: str, contract: str | None, app: str, duration: object) -> str:
@@ -47,22 +50,26 @@ SEARCH_SCHEMA = pa.schema(
 
 @dataclass
 class Project:
-    """A landing zone, lake, warehouse and export folder under one temporary root."""
+    """A landing zone, lake and warehouse, local or in S3 and MariaDB, for one test."""
 
     root: Path
     settings: Settings
 
     @property
-    def raw(self) -> Path:
-        return Path(self.settings.raw_data_uri)
+    def raw(self) -> Location:
+        return Location(self.settings.raw_data_uri)
 
-    def write_content_day(self, day: date, lines: list[str]) -> Path:
-        path = self.raw / "log_content" / f"{day:%Y%m%d}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(line + "\n" for line in lines))
-        return path
+    @property
+    def lake(self) -> Location:
+        return Location(self.settings.lake_uri)
 
-    def write_search_day(self, day: date, rows: list[dict], part: str = "part-00000") -> Path:
+    def write_content_day(self, day: date, lines: list[str]) -> str:
+        relative = f"log_content/{day:%Y%m%d}.json"
+        data = "".join(line + "\n" for line in lines).encode()
+        self.raw.write(relative, lambda sink: sink.write(data))
+        return self.raw.describe(relative)
+
+    def write_search_day(self, day: date, rows: list[dict], part: str = "part-00000") -> str:
         """Rows give at least user_id, keyword and eventID; the other columns get plain values."""
         defaults = {
             "datetime": f"{day} 20:15:00.000",
@@ -74,23 +81,34 @@ class Project:
             "userPlansMap": [],
         }
         table = pa.Table.from_pylist([{**defaults, **row} for row in rows], schema=SEARCH_SCHEMA)
-        path = self.raw / "log_search" / f"{day:%Y%m%d}" / f"{part}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
-        return path
+        relative = f"log_search/{day:%Y%m%d}/{part}.parquet"
+        self.raw.write_parquet(relative, table)
+        return self.raw.describe(relative)
+
+    def lake_rows(self, asset: str) -> int:
+        return self.lake.dataset_of_folder(asset).count_rows()
 
     def resources(self) -> dict[str, object]:
         return build_resources(self.settings)
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    env = {
-        "RAW_DATA_URI": str(tmp_path / "raw"),
-        "LAKE_URI": str(tmp_path / "lake"),
-        "WAREHOUSE_URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
-        "EXPORT_DIR": str(tmp_path / "exports"),
-    }
+@pytest.fixture(params=["embedded", "production"])
+def project(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """Runs the test once on local files + DuckDB and once on S3 + MariaDB."""
+    env = {"EXPORT_DIR": str(tmp_path / "exports")}
+    if request.param == "embedded":
+        env |= {
+            "RAW_DATA_URI": str(tmp_path / "raw"),
+            "LAKE_URI": str(tmp_path / "lake"),
+            "WAREHOUSE_URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
+        }
+    else:
+        root = request.getfixturevalue("s3_root")
+        env |= {
+            "RAW_DATA_URI": f"{root}/raw",
+            "LAKE_URI": f"{root}/lake",
+            "WAREHOUSE_URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
+        }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return Project(root=tmp_path, settings=Settings.from_env())

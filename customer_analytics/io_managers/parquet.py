@@ -4,6 +4,7 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from dagster_aws.s3 import S3Resource
 
 from customer_analytics.io_managers.partitioning import (
     partition_column,
@@ -26,10 +27,11 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     """
 
     base_uri: str
+    s3: S3Resource | None = None
 
     @property
     def _lake(self) -> Location:
-        return Location(self.base_uri)
+        return Location(self.base_uri, self.s3)
 
     @staticmethod
     def _relative(asset_key: dg.AssetKey, partition_key: str | None) -> str:

@@ -5,6 +5,7 @@ from datetime import date
 import dagster as dg
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from dagster_aws.s3 import S3Resource
 
 from customer_analytics.lib.storage import Location
 
@@ -14,10 +15,11 @@ class LandingZone(dg.ConfigurableResource):
     `log_search/YYYYMMDD/part-*.parquet`."""
 
     uri: str
+    s3: S3Resource | None = None
 
     @property
     def location(self) -> Location:
-        return Location(self.uri)
+        return Location(self.uri, self.s3)
 
     @staticmethod
     def content_file(day: date) -> str:
@@ -60,9 +62,10 @@ class CsvExports(dg.ConfigurableResource):
     """Flat CSV copies of the serving tables, one file per partition, for spreadsheet users."""
 
     uri: str
+    s3: S3Resource | None = None
 
     def write(self, name: str, partition_key: str, table: pa.Table) -> str:
-        location = Location(self.uri)
+        location = Location(self.uri, self.s3)
         relative = f"{name}/{partition_key}.csv"
         location.write(relative, lambda sink: pacsv.write_csv(table, sink))
         return location.describe(relative)

@@ -1,13 +1,35 @@
-"""Local paths and `s3://` URIs behind one interface (Arrow's filesystems)."""
+"""Local paths and `s3://` URIs behind one interface (Arrow's filesystems).
 
+S3 is configured by dagster-aws's `S3Resource` (endpoint, region, retries), which falls back on
+the standard AWS variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...), so MinIO
+and other S3-compatible servers work by configuration alone.
+"""
+
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from dagster_aws.s3 import S3Resource
+
+
+def s3_filesystem(s3: S3Resource) -> pafs.S3FileSystem:
+    """Arrow's S3 client with the resource's settings; transient errors (throttling, 5xx,
+    dropped connections) are retried by the AWS standard strategy."""
+    endpoint = s3.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    return pafs.S3FileSystem(
+        region=s3.region_name or os.environ.get("AWS_REGION") or "us-east-1",
+        endpoint_override=endpoint,
+        access_key=s3.aws_access_key_id,
+        secret_key=s3.aws_secret_access_key,
+        session_token=s3.aws_session_token,
+        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=s3.max_attempts or 5),
+    )
 
 
 @dataclass(frozen=True)
@@ -15,17 +37,20 @@ class Location:
     """A root folder, local or in S3, and the files below it."""
 
     uri: str
+    s3: S3Resource | None = None
 
-    @property
-    def _fs_and_root(self) -> tuple[pafs.FileSystem, str]:
-        return pafs.FileSystem.from_uri(self.uri)
-
-    @property
+    @cached_property
     def filesystem(self) -> pafs.FileSystem:
-        return self._fs_and_root[0]
+        if self.uri.startswith("s3://"):
+            return s3_filesystem(self.s3 or S3Resource())
+        return pafs.LocalFileSystem()
+
+    @property
+    def root(self) -> str:
+        return self.uri.removeprefix("s3://").rstrip("/")
 
     def path(self, relative: str) -> str:
-        return f"{self._fs_and_root[1].rstrip('/')}/{relative}"
+        return f"{self.root}/{relative}"
 
     def describe(self, relative: str) -> str:
         """The full URI of a file, for messages."""

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pytest
 
 from customer_analytics.defs.content.assets import (
@@ -83,10 +82,6 @@ def _profiles(project):
     return sorted(tuple(row[c] for c in columns) for row in table.to_pylist())
 
 
-def _lake_rows(project, asset: str) -> int:
-    return ds.dataset(project.root / "lake" / asset, format="parquet").count_rows()
-
-
 def test_month_of_days_then_profiles(project, instance):
     _write_april(project)
     assert _materialize_days(project, instance, "2022-04-01", "2022-04-30").success
@@ -98,9 +93,9 @@ def test_month_of_days_then_profiles(project, instance):
         ("C3", 0, 0, 0, 0, 1, None, None),
     ]
     # 3 + 2 + 1 valid lines; the bad line, the repeated id and contract "0" quarantined.
-    assert _lake_rows(project, "raw_log_content") == 6
-    assert _lake_rows(project, "content_quarantine") == 3
-    assert _lake_rows(project, "daily_pivot") == 5
+    assert project.lake_rows("raw_log_content") == 6
+    assert project.lake_rows("content_quarantine") == 3
+    assert project.lake_rows("daily_pivot") == 5
     csv = (project.root / "exports" / "customer_content_stats" / "2022-04-01.csv").read_text()
     assert csv.count("\n") == 4  # header and three contracts
 
@@ -135,9 +130,9 @@ def test_rematerializing_a_day_and_the_month_neither_duplicates_nor_loses_rows(p
         ("C4", 10, 0, 0, 0, 1, "Phim Truyen", "Phim Truyen"),
         ("MAY1", 50, 0, 20, 100, 2, "Truyen Hinh", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
     ]
-    assert _lake_rows(project, "raw_log_content") == 6  # 3 + 2 + 1
-    assert _lake_rows(project, "content_quarantine") == 2  # day 2 is clean now
-    assert _lake_rows(project, "daily_pivot") == 5  # C1, C2 | C1, C4 | C2
+    assert project.lake_rows("raw_log_content") == 6  # 3 + 2 + 1
+    assert project.lake_rows("content_quarantine") == 2  # day 2 is clean now
+    assert project.lake_rows("daily_pivot") == 5  # C1, C2 | C1, C4 | C2
 
 
 def test_missing_day_file_fails_naming_the_path(project, instance):
@@ -152,7 +147,7 @@ def test_missing_day_file_fails_naming_the_path(project, instance):
     assert not result.success
     failure = result.failure_data_for_node("raw_log_content")
     assert (
-        str(project.raw / "log_content" / "20220402.json") in failure.user_failure_data.description
+        project.raw.describe("log_content/20220402.json") in failure.user_failure_data.description
     )
 
 

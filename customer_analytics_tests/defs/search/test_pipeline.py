@@ -7,7 +7,6 @@ on any classifier, and a run must then send nothing to the classifier.
 from datetime import UTC, date, datetime
 
 import dagster as dg
-import pyarrow.dataset as ds
 import pytest
 
 from customer_analytics.defs.search.assets import (
@@ -127,8 +126,7 @@ def test_quarantine_and_top_keyword_counts(project, instance):
     _seed_cache(project)
     _run_months(project, instance)
 
-    lake = project.root / "lake"
-    quarantine = ds.dataset(lake / "search_quarantine", format="parquet").to_table()
+    quarantine = project.lake.dataset_of_folder("search_quarantine").to_table()
     assert sorted(
         zip(
             quarantine["date"].to_pylist(),
@@ -142,7 +140,7 @@ def test_quarantine_and_top_keyword_counts(project, instance):
         (date(2022, 6, 1), 7, "empty_keyword"),
         (date(2022, 6, 2), 2, "not_search_action"),
     ]
-    top = ds.dataset(lake / "monthly_top_keyword", format="parquet").to_table().to_pylist()
+    top = project.lake.dataset_of_folder("monthly_top_keyword").to_table().to_pylist()
     assert {
         (r["month"].month, r["user_id"], r["keyword"], r["search_count"], r["total_searches"])
         for r in top
