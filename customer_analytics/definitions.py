@@ -7,7 +7,8 @@ from dagster_aws.s3 import S3Resource
 
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
-from customer_analytics.lib.landing import CsvExports, LandingZone
+from customer_analytics.lib.checks import CheckThresholds
+from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
 from customer_analytics.settings import Settings
 
 
@@ -15,13 +16,16 @@ def build_resources(settings: Settings) -> dict[str, object]:
     warehouse = WarehouseResource(url=settings.warehouse_url_config)
     # Endpoint, region and keys come from the standard AWS variables (boto3's and Arrow's own).
     s3 = S3Resource()
+    lake = Lake(uri=settings.lake_uri, s3=s3)
     return {
         "s3": s3,
         "landing": LandingZone(uri=settings.raw_data_uri, s3=s3),
+        "lake": lake,
         "exports": CsvExports(uri=settings.export_dir, s3=s3),
         "warehouse": warehouse,
-        "lake_io_manager": ParquetIOManager(base_uri=settings.lake_uri, s3=s3),
+        "lake_io_manager": ParquetIOManager(lake=lake),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        "thresholds": CheckThresholds(**settings.check_thresholds),
         "classifier": KeywordClassifierResource(
             kind=settings.keyword_classifier,
             openai_api_key=dg.EnvVar("OPENAI_API_KEY")

@@ -55,6 +55,7 @@ class Settings:
     openai_base_url: str | None
     openai_model: str
     openai_max_requests: int
+    check_thresholds: dict[str, str]
 
     @property
     def warehouse_url_config(self) -> str | dg.EnvVar:
@@ -88,4 +89,9 @@ class Settings:
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_model=value("OPENAI_MODEL"),
             openai_max_requests=int(value("OPENAI_MAX_REQUESTS")),
+            check_thresholds={
+                name.removeprefix("CHECK_").lower(): raw
+                for name, raw in env.items()
+                if name.startswith("CHECK_") and raw
+            },
         )

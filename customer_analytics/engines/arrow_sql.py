@@ -53,3 +53,12 @@ def split_by_reason(
             valid=select(valid_columns, "reason IS NULL").cast(valid_schema),
             quarantine=select(quarantine_columns, "reason IS NOT NULL").cast(quarantine_schema),
         )
+
+
+def one_row(sql: str, **sources: ArrowSource) -> dict:
+    """The single row of an aggregate query, as a dict of Python values."""
+    with duckdb.connect() as con:
+        for name, source in sources.items():
+            con.register(name, source)
+        relation = con.sql(sql)
+        return dict(zip(relation.columns, relation.fetchone(), strict=True))

@@ -4,13 +4,13 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from dagster_aws.s3 import S3Resource
 
 from customer_analytics.io_managers.partitioning import (
     partition_column,
     partition_date,
     partition_keys,
 )
+from customer_analytics.lib.landing import Lake
 from customer_analytics.lib.metadata import table_metadata
 from customer_analytics.lib.storage import Location
 
@@ -26,17 +26,14 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     failing, for logs that cover only part of a month.
     """
 
-    base_uri: str
-    s3: S3Resource | None = None
+    lake: dg.ResourceDependency[Lake]
 
     @property
     def _lake(self) -> Location:
-        return Location(self.base_uri, self.s3)
+        return self.lake.location
 
-    @staticmethod
-    def _relative(asset_key: dg.AssetKey, partition_key: str | None) -> str:
-        folder = "/".join(asset_key.path)
-        return f"{folder}.parquet" if partition_key is None else f"{folder}/{partition_key}.parquet"
+    def _relative(self, asset_key: dg.AssetKey, partition_key: str | None) -> str:
+        return self.lake.partition_file("/".join(asset_key.path), partition_key)
 
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         keys = partition_keys(context)

@@ -30,8 +30,13 @@ def connect_warehouse(url: str) -> Warehouse:
         from customer_analytics.io_managers.duckdb_warehouse import DuckDBWarehouse
 
         return DuckDBWarehouse(url.removeprefix("duckdb:///"))
+    if url.startswith("mysql+pymysql://"):
+        from customer_analytics.io_managers.mysql_warehouse import MySQLWarehouse
+
+        return MySQLWarehouse(url)
     raise ValueError(
-        "WAREHOUSE_URL must look like duckdb:///path.duckdb; "
+        "WAREHOUSE_URL must look like duckdb:///path.duckdb or "
+        "mysql+pymysql://user:pass@host:3306/db; "
         f"got a URL with scheme {url.split(':', 1)[0]!r}"
     )
 

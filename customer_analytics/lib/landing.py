@@ -1,4 +1,5 @@
-"""The landing zone of raw logs and the CSV exports: folders that are local or in S3."""
+"""The folders the assets read and write, local or in S3: the landing zone of raw logs, the
+Parquet lake and the CSV exports."""
 
 from datetime import date
 
@@ -56,6 +57,28 @@ class LandingZone(dg.ConfigurableResource):
         return events.append_column(
             "row_number", pa.array(range(1, events.num_rows + 1), pa.int64())
         )
+
+
+class Lake(dg.ConfigurableResource):
+    """The Parquet lake: `<uri>/<asset>/<partition key>.parquet`."""
+
+    uri: str
+    s3: S3Resource | None = None
+
+    @property
+    def location(self) -> Location:
+        return Location(self.uri, self.s3)
+
+    @staticmethod
+    def partition_file(asset: str, partition_key: str | None) -> str:
+        return f"{asset}.parquet" if partition_key is None else f"{asset}/{partition_key}.parquet"
+
+    def row_count(self, asset: str, partition_key: str) -> int | None:
+        """Rows of a stored partition, from the Parquet footer; None if never stored."""
+        relative = self.partition_file(asset, partition_key)
+        if not self.location.exists(relative):
+            return None
+        return self.location.parquet_row_count(relative)
 
 
 class CsvExports(dg.ConfigurableResource):

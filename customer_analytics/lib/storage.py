@@ -77,6 +77,10 @@ class Location:
     def read_parquet(self, relative: str) -> pa.Table:
         return pq.read_table(self.path(relative), filesystem=self.filesystem)
 
+    def parquet_row_count(self, relative: str) -> int:
+        with self.filesystem.open_input_file(self.path(relative)) as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
+
     def write(self, relative: str, write_to: Callable[[pa.NativeFile], None]) -> None:
         """Writes a file that readers see whole or not at all.
 

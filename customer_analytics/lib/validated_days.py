@@ -1,15 +1,19 @@
 """The shape every raw asset shares: read each day, validate it, and emit the valid rows and
-the quarantine as two outputs with the counts a data engineer looks at first."""
+the quarantine as two outputs, after the raw checks have passed."""
 
+import statistics
 import time
-from collections.abc import Callable, Iterator
-from datetime import date
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer_analytics.engines.arrow_sql import ParsedDay
+from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome, run_checks
+from customer_analytics.lib.landing import Lake
 
 
 def value_counts(table: pa.Table, column: str) -> dict[str, int]:
@@ -20,42 +24,202 @@ def value_counts(table: pa.Table, column: str) -> dict[str, int]:
     }
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    day: date
+    valid: int
+    by_reason: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        return self.valid + sum(self.by_reason.values())
+
+    def share(self, reason: str) -> float:
+        return self.by_reason.get(reason, 0) / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class ValidatedDays:
+    """What the raw checks look at: the run's days, their rows, and the days before them."""
+
+    days: list[DayCounts]
+    valid: pa.Table
+    quarantine: pa.Table
+    trailing_rows: dict[date, list[int]]  # rows of the earlier days each day is compared with
+    thresholds: CheckThresholds
+
+
+def _trailing_rows(
+    days: list[DayCounts], lake: Lake, assets: tuple[str, str], window: int
+) -> dict[date, list[int]]:
+    """Rows of the `window` days before each day: from this run, else from the lake."""
+    in_run = {counts.day: counts.rows for counts in days}
+
+    def rows(day: date) -> int | None:
+        if day in in_run:
+            return in_run[day]
+        stored = [lake.row_count(asset, day.isoformat()) for asset in assets]
+        return None if None in stored else sum(stored)
+
+    return {
+        counts.day: [
+            r
+            for offset in range(1, window + 1)
+            if (r := rows(counts.day - timedelta(days=offset))) is not None
+        ]
+        for counts in days
+    }
+
+
 def validated_days(
     context: dg.AssetExecutionContext,
     days: list[date],
     parse_day: Callable[[date], ParsedDay],
     *,
-    valid_output: str,
-    quarantine_output: str,
+    outputs: tuple[str, str],
     reasons: tuple[str, ...],
-) -> Iterator[dg.Output]:
-    valid, quarantine = [], []
+    checks: Sequence[Check],
+    lake: Lake,
+    thresholds: CheckThresholds,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Parses each day, runs the raw checks, then emits (valid rows, quarantine) to `outputs`."""
+    valid, quarantine, counts = [], [], []
     for day in days:
         started = time.perf_counter()
         parsed = parse_day(day)
         valid.append(parsed.valid)
         quarantine.append(parsed.quarantine)
-        context.log.info(
-            f"{day}: {parsed.valid.num_rows + parsed.quarantine.num_rows:,} rows, "
-            f"{parsed.valid.num_rows:,} valid, {parsed.quarantine.num_rows:,} quarantined "
-            f"({time.perf_counter() - started:.1f} s)"
+        counts.append(
+            DayCounts(day, parsed.valid.num_rows, value_counts(parsed.quarantine, "reason"))
         )
-    valid_rows, rejected = pa.concat_tables(valid), pa.concat_tables(quarantine)
-    counted = value_counts(rejected, "reason")
-    by_reason = {reason: counted.get(reason, 0) for reason in reasons}
-    total = valid_rows.num_rows + rejected.num_rows
+        context.log.info(
+            f"{day}: {counts[-1].rows:,} rows, {parsed.valid.num_rows:,} valid, "
+            f"{parsed.quarantine.num_rows:,} quarantined ({time.perf_counter() - started:.1f} s)"
+        )
+    validated = ValidatedDays(
+        days=counts,
+        valid=pa.concat_tables(valid),
+        quarantine=pa.concat_tables(quarantine),
+        trailing_rows=_trailing_rows(counts, lake, outputs, thresholds.trailing_days),
+        thresholds=thresholds,
+    )
+    yield from run_checks(context, outputs[0], checks, validated=validated)
+
+    by_reason = {reason: sum(c.by_reason.get(reason, 0) for c in counts) for reason in reasons}
+    total = sum(c.rows for c in counts)
+    quarantined = validated.quarantine.num_rows
     yield dg.Output(
-        valid_rows,
-        output_name=valid_output,
+        validated.valid,
+        output_name=outputs[0],
         metadata={
             "input_rows": total,
-            "quarantined": rejected.num_rows,
-            "quarantined_share": rejected.num_rows / total if total else 0.0,
+            "quarantined": quarantined,
+            "quarantined_share": quarantined / total if total else 0.0,
             **{f"quarantined/{reason}": count for reason, count in by_reason.items()},
         },
     )
     yield dg.Output(
-        rejected,
-        output_name=quarantine_output,
+        validated.quarantine,
+        output_name=outputs[1],
         metadata={"by_reason": dg.MetadataValue.json(by_reason)},
     )
+
+
+def median_or_none(values: list[int]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _worst(validated: ValidatedDays, reasons: Sequence[str]) -> tuple[DayCounts, float]:
+    def share(counts: DayCounts) -> float:
+        return sum(counts.share(reason) for reason in reasons)
+
+    worst = max(validated.days, key=share)
+    return worst, share(worst)
+
+
+def file_schema_check(malformed: Sequence[str]) -> Check:
+    def evaluate(validated: ValidatedDays) -> Outcome:
+        worst, share = _worst(validated, malformed)
+        limit = validated.thresholds.max_malformed_share
+        return Outcome(
+            passed=share <= limit,
+            metadata={"worst_day": str(worst.day), "unreadable_share": share, "limit": limit},
+        )
+
+    return Check(
+        "file_schema",
+        f"Most rows of each day have the export's shape (not {' / '.join(malformed)}).",
+        ERROR,
+        evaluate,
+    )
+
+
+def quarantine_share_check(reasons: Sequence[str]) -> Check:
+    def evaluate(validated: ValidatedDays) -> Outcome:
+        limit = validated.thresholds.max_quarantine_share
+        over = [
+            {"day": str(c.day), "reason": r, "share": round(c.share(r), 5)}
+            for c in validated.days
+            for r in reasons
+            if c.share(r) > limit
+        ]
+        rows = sum(c.rows for c in validated.days)
+        shares = {
+            r: sum(c.by_reason.get(r, 0) for c in validated.days) / rows if rows else 0.0
+            for r in reasons
+        }
+        return Outcome(
+            passed=not over,
+            metadata={
+                "limit_per_reason": limit,
+                "share_by_reason": dg.MetadataValue.json(shares),
+                "over_limit": dg.MetadataValue.json(over[:20]),
+            },
+        )
+
+    return Check(
+        "quarantine_share",
+        "The share of rows quarantined for each reason stays under its limit.",
+        WARN,
+        evaluate,
+    )
+
+
+def reason_share_check(name: str, reason: str, limit_field: str, description: str) -> Check:
+    def evaluate(validated: ValidatedDays) -> Outcome:
+        worst, share = _worst(validated, [reason])
+        limit = getattr(validated.thresholds, limit_field)
+        return Outcome(
+            passed=share <= limit,
+            metadata={"worst_day": str(worst.day), f"{reason}_share": share, "limit": limit},
+        )
+
+    return Check(name, description, WARN, evaluate)
+
+
+def _volume(validated: ValidatedDays) -> Outcome:
+    ratio = validated.thresholds.min_volume_ratio
+    empty = [str(c.day) for c in validated.days if c.rows == 0]
+    low = []
+    for counts in validated.days:
+        median = median_or_none(validated.trailing_rows[counts.day])
+        if counts.rows and median and counts.rows < ratio * median:
+            low.append({"day": str(counts.day), "rows": counts.rows, "trailing_median": median})
+    metadata = {
+        "rows_by_day": dg.MetadataValue.json({str(c.day): c.rows for c in validated.days}),
+        "empty_days": dg.MetadataValue.json(empty),
+        "low_days": dg.MetadataValue.json(low),
+        "min_ratio_of_trailing_median": ratio,
+    }
+    if empty:
+        return Outcome(passed=False, metadata=metadata)
+    return Outcome(passed=not low, metadata=metadata, severity=WARN)
+
+
+volume_check = Check(
+    "daily_volume",
+    "Each day has rows (an empty day blocks) and at least a share of the trailing median of "
+    "earlier days (a low day warns).",
+    ERROR,
+    _volume,
+)

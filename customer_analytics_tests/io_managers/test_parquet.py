@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from customer_analytics.io_managers import ParquetIOManager
+from customer_analytics.lib.landing import Lake
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2022-04-01", end_date="2022-05-01")
 RANGE = {
@@ -43,7 +44,7 @@ def _materialize(assets, tmp_path, **kwargs):
     return dg.materialize(
         assets,
         resources={
-            "io_manager": ParquetIOManager(base_uri=str(tmp_path)),
+            "io_manager": ParquetIOManager(lake=Lake(uri=str(tmp_path))),
             "memory": dg.InMemoryIOManager(),
         },
         **kwargs,

@@ -1,12 +1,13 @@
 """The viewing-log chain: raw_log_content → daily_pivot → customer_content_stats."""
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
 from customer_analytics.engines import content as engine
-from customer_analytics.lib.landing import CsvExports, LandingZone
+from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
+from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
 from customer_analytics.lib.partitions import (
     content_daily,
     content_monthly,
@@ -41,8 +42,11 @@ OWNERS = ["team:data-engineering"]
     partitions_def=content_daily,
     backfill_policy=single_run,
     group_name="content",
+    check_specs=check_specs("raw_log_content", RAW_CHECKS),
 )
-def raw_log_content(context: dg.AssetExecutionContext, landing: LandingZone):
+def raw_log_content(
+    context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, thresholds: CheckThresholds
+):
     """Reads each day's `log_content/YYYYMMDD.json`, validates every line, and splits the day
     into valid records and quarantined lines."""
     days = [partition_date(key) for key in context.partition_keys]
@@ -55,9 +59,11 @@ def raw_log_content(context: dg.AssetExecutionContext, landing: LandingZone):
         lambda day: engine.parse_content_day(
             engine.split_lines(landing.read_content_day(day)), day
         ),
-        valid_output="raw_log_content",
-        quarantine_output="content_quarantine",
+        outputs=("raw_log_content", "content_quarantine"),
         reasons=QUARANTINE_REASONS,
+        checks=RAW_CHECKS,
+        lake=lake,
+        thresholds=thresholds,
     )
 
 
@@ -69,11 +75,15 @@ def raw_log_content(context: dg.AssetExecutionContext, landing: LandingZone):
     metadata={"partition_expr": "date"},
     kinds={"duckdb", "parquet"},
     owners=OWNERS,
+    check_specs=check_specs("daily_pivot", PIVOT_CHECKS),
 )
-def daily_pivot(raw_log_content: ds.Dataset) -> dg.Output[pa.Table]:
+def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
     """Seconds watched per category for each (date, Contract) with a valid record that day."""
     pivot = engine.daily_pivot(raw_log_content)
-    return dg.Output(pivot, metadata={"contracts": pc.count_distinct(pivot["Contract"]).as_py()})
+    yield from run_checks(
+        context, "daily_pivot", PIVOT_CHECKS, daily_pivot=pivot, raw_log_content=raw_log_content
+    )
+    yield dg.Output(pivot, metadata={"contracts": pc.count_distinct(pivot["Contract"]).as_py()})
 
 
 @dg.asset(
@@ -83,16 +93,24 @@ def daily_pivot(raw_log_content: ds.Dataset) -> dg.Output[pa.Table]:
     metadata={"partition_expr": "month"},
     kinds={"duckdb", "csv"},
     owners=OWNERS,
+    check_specs=check_specs("customer_content_stats", STATS_CHECKS),
 )
 def customer_content_stats(
     context: dg.AssetExecutionContext, exports: CsvExports, daily_pivot: ds.Dataset
-) -> dg.Output[pa.Table]:
+):
     """The monthly viewing profile of every contract: totals per category, active days,
     MostWatch and Taste. Served from the warehouse and exported as CSV."""
     stats = engine.customer_content_stats(daily_pivot)
+    yield from run_checks(
+        context,
+        "customer_content_stats",
+        STATS_CHECKS,
+        customer_content_stats=stats,
+        daily_pivot=daily_pivot,
+    )
     csv_path = exports.write("customer_content_stats", context.partition_key, stats)
     context.log.info(f"Exported {stats.num_rows:,} profiles to {csv_path}")
-    return dg.Output(
+    yield dg.Output(
         stats,
         metadata={
             "csv": dg.MetadataValue.path(csv_path),

@@ -15,6 +15,7 @@ from customer_analytics.defs.content.assets import (
     raw_log_content,
 )
 from customer_analytics.io_managers.warehouse import connect_warehouse
+from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
 from customer_analytics_tests.conftest import content_line
 
 APRIL = [date(2022, 4, 1) + timedelta(days=offset) for offset in range(30)]
@@ -40,9 +41,12 @@ FIXTURE = {
 
 
 def _write_april(project, overrides=None):
+    """The fixture days, and on each of the other 27 days one zero-second record of contract
+    FILL (an empty day would stop the run: see the daily_volume check)."""
     days = {**FIXTURE, **(overrides or {})}
     for day in APRIL:
-        project.write_content_day(day, days.get(day, []))
+        filler = [content_line(f"f{day:%d}", "FILL", "KPLUS", 0)]
+        project.write_content_day(day, days.get(day, filler))
 
 
 def _materialize_days(project, instance, first: str, last: str):
@@ -91,13 +95,15 @@ def test_month_of_days_then_profiles(project, instance):
         ("C1", 50, 0, 20, 100, 2, "Truyen Hinh", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
         ("C2", 0, 100, 0, 0, 2, "The Thao", "The Thao"),
         ("C3", 0, 0, 0, 0, 1, None, None),
+        ("FILL", 0, 0, 0, 0, 27, None, None),
     ]
-    # 3 + 2 + 1 valid lines; the bad line, the repeated id and contract "0" quarantined.
-    assert project.lake_rows("raw_log_content") == 6
+    # 3 + 2 + 1 valid lines and 27 fillers; the bad line, the repeated id and contract "0"
+    # quarantined; pivot rows C1, C2 | C1, C3 | C2 and 27 fillers.
+    assert project.lake_rows("raw_log_content") == 33
     assert project.lake_rows("content_quarantine") == 3
-    assert project.lake_rows("daily_pivot") == 5
+    assert project.lake_rows("daily_pivot") == 32
     csv = (project.root / "exports" / "customer_content_stats" / "2022-04-01.csv").read_text()
-    assert csv.count("\n") == 4  # header and three contracts
+    assert csv.count("\n") == 5  # header and four contracts
 
 
 def test_rematerializing_a_day_and_the_month_neither_duplicates_nor_loses_rows(project, instance):
@@ -106,11 +112,21 @@ def test_rematerializing_a_day_and_the_month_neither_duplicates_nor_loses_rows(p
     assert _materialize_month(project, instance).success
     # A row of another month, which the April runs must leave alone.
     warehouse = connect_warehouse(project.settings.warehouse_url)
-    may = warehouse.read("customer_content_stats", None).slice(0, 1).to_pylist()[0]
-    may.update(month=date(2022, 5, 1), Contract="MAY1")
+    may = {
+        "month": date(2022, 5, 1),
+        "Contract": "MAY1",
+        "Total_Giai_Tri": 0,
+        "Total_Phim_Truyen": 7,
+        "Total_The_Thao": 0,
+        "Total_Thieu_Nhi": 0,
+        "Total_Truyen_Hinh": 0,
+        "Active": 1,
+        "MostWatch": "Phim Truyen",
+        "Taste": "Phim Truyen",
+    }
     warehouse.replace(
         "customer_content_stats",
-        pa.Table.from_pylist([may], schema=warehouse.read("customer_content_stats", None).schema),
+        pa.Table.from_pylist([may], schema=CUSTOMER_CONTENT_STATS),
         ("month", date(2022, 5, 1), date(2022, 6, 1)),
     )
 
@@ -128,11 +144,12 @@ def test_rematerializing_a_day_and_the_month_neither_duplicates_nor_loses_rows(p
         ("C1", 50, 0, 200, 100, 2, "Thieu Nhi", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
         ("C2", 0, 100, 0, 0, 2, "The Thao", "The Thao"),
         ("C4", 10, 0, 0, 0, 1, "Phim Truyen", "Phim Truyen"),
-        ("MAY1", 50, 0, 20, 100, 2, "Truyen Hinh", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
+        ("FILL", 0, 0, 0, 0, 27, None, None),
+        ("MAY1", 7, 0, 0, 0, 1, "Phim Truyen", "Phim Truyen"),
     ]
-    assert project.lake_rows("raw_log_content") == 6  # 3 + 2 + 1
+    assert project.lake_rows("raw_log_content") == 33  # 3 + 2 + 1 + 27
     assert project.lake_rows("content_quarantine") == 2  # day 2 is clean now
-    assert project.lake_rows("daily_pivot") == 5  # C1, C2 | C1, C4 | C2
+    assert project.lake_rows("daily_pivot") == 32  # C1, C2 | C1, C4 | C2 | 27 x FILL
 
 
 def test_missing_day_file_fails_naming_the_path(project, instance):

@@ -1,0 +1,210 @@
+"""The checks of the viewing-log chain: the rules of DESIGN.md §3 on the raw days and the
+invariants of each output. They run inside their asset, on the data about to be stored
+(`lib/checks.py`)."""
+
+import dagster as dg
+import pyarrow as pa
+
+from customer_analytics.engines.arrow_sql import ArrowSource, one_row
+from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome
+from customer_analytics.lib.validated_days import (
+    ValidatedDays,
+    file_schema_check,
+    quarantine_share_check,
+    reason_share_check,
+    volume_check,
+)
+from customer_analytics.rules.content import CATEGORIES, QUARANTINE_REASONS, TOTAL_COLUMNS
+
+ONE_DAY_SECONDS = 86_400
+
+
+def _durations_over_a_day(validated: ValidatedDays) -> Outcome:
+    found = one_row(
+        f"""SELECT count(*) FILTER (WHERE TotalDuration > {ONE_DAY_SECONDS}) AS over,
+                   count(*) AS records, max(TotalDuration) AS longest FROM valid""",
+        valid=validated.valid,
+    )
+    share = found["over"] / found["records"] if found["records"] else 0.0
+    limit = validated.thresholds.max_long_duration_share
+    return Outcome(
+        passed=share <= limit,
+        metadata={
+            "records_over_a_day": found["over"],
+            "share": share,
+            "longest_seconds": found["longest"] or 0,
+            "limit": limit,
+        },
+    )
+
+
+RAW_CHECKS = [
+    file_schema_check(("malformed_json", "missing_source")),
+    quarantine_share_check(QUARANTINE_REASONS),
+    reason_share_check(
+        "unknown_app_share",
+        "unknown_app",
+        "max_unknown_app_share",
+        "Few records come from apps outside the category map.",
+    ),
+    Check(
+        "durations_over_a_day",
+        f"Valid records rarely last longer than a day ({ONE_DAY_SECONDS:,} s).",
+        WARN,
+        _durations_over_a_day,
+    ),
+    volume_check,
+]
+
+
+def _unique(table: pa.Table, key: str, what: str) -> Outcome:
+    found = one_row(
+        f"""SELECT count(*) AS rows, count(DISTINCT ({key})) AS keys,
+                   count(*) FILTER (WHERE Contract IS NULL OR Contract = '') AS missing
+            FROM t""",
+        t=table,
+    )
+    duplicates = found["rows"] - found["keys"]
+    return Outcome(
+        passed=duplicates == 0 and found["missing"] == 0,
+        metadata={
+            "rows": found["rows"],
+            f"duplicate_{what}": duplicates,
+            "missing_contracts": found["missing"],
+        },
+    )
+
+
+def _non_negative(daily_pivot: pa.Table, **_) -> Outcome:
+    negatives = " + ".join(f"count(*) FILTER (WHERE {c} < 0)" for c in TOTAL_COLUMNS)
+    found = one_row(f"SELECT {negatives} AS negative FROM p", p=daily_pivot)
+    return Outcome(passed=found["negative"] == 0, metadata={"negative_totals": found["negative"]})
+
+
+def _reconciles(daily_pivot: pa.Table, raw_log_content: ArrowSource) -> Outcome:
+    pivot_sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
+    raw_sums = ", ".join(
+        f"sum(TotalDuration) FILTER (WHERE category = '{category}') AS {column}"
+        for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
+    )
+    differences = " + ".join(
+        f"(coalesce(p.{c}, 0) != coalesce(r.{c}, 0))::INT" for c in TOTAL_COLUMNS
+    )
+    found = one_row(
+        f"""WITH p AS (SELECT date, {pivot_sums} FROM pivots GROUP BY date),
+                 r AS (SELECT date, {raw_sums} FROM raw GROUP BY date)
+            SELECT coalesce(sum({differences}), 0) AS mismatches,
+                   count(*) AS days,
+                   min(coalesce(p.date, r.date)) FILTER (WHERE {differences} > 0) AS first_day
+            FROM p FULL OUTER JOIN r ON p.date = r.date""",
+        pivots=daily_pivot,
+        raw=raw_log_content,
+    )
+    return Outcome(
+        passed=found["mismatches"] == 0,
+        metadata={
+            "days": found["days"],
+            "mismatched_day_categories": found["mismatches"],
+            "first_mismatched_day": str(found["first_day"] or ""),
+        },
+    )
+
+
+PIVOT_CHECKS = [
+    Check(
+        "one_row_per_date_contract",
+        "One row per (date, Contract), no missing contract.",
+        ERROR,
+        lambda daily_pivot, **_: _unique(daily_pivot, "date, Contract", "rows"),
+    ),
+    Check("non_negative_totals", "Every Total_* is ≥ 0.", ERROR, _non_negative),
+    Check(
+        "reconciles_with_raw",
+        "Per day and category, the pivot sums to the valid raw durations of that day.",
+        ERROR,
+        _reconciles,
+    ),
+]
+
+
+def _active_in_month(customer_content_stats: pa.Table, **_) -> Outcome:
+    found = one_row(
+        """SELECT count(*) FILTER (WHERE Active < 1 OR Active > day(last_day(month))) AS outside,
+                  min(Active) AS least, max(Active) AS most FROM s""",
+        s=customer_content_stats,
+    )
+    return Outcome(
+        passed=found["outside"] == 0,
+        metadata={
+            "outside_1_to_days_in_month": found["outside"],
+            "min_active": found["least"] or 0,
+            "max_active": found["most"] or 0,
+        },
+    )
+
+
+def _most_watch_and_taste(customer_content_stats: pa.Table, **_) -> Outcome:
+    largest = f"greatest({', '.join(TOTAL_COLUMNS)})"
+    most_watch_total = " ".join(
+        f"WHEN '{category}' THEN {column}"
+        for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
+    )
+    taste_mismatch = " OR ".join(
+        f"(coalesce(contains(Taste, '{category}'), false) != ({column} > 0))"
+        for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
+    )
+    found = one_row(
+        f"""SELECT
+              count(*) FILTER (WHERE (MostWatch IS NULL) != ({largest} = 0)
+                  OR (CASE MostWatch {most_watch_total} END) != {largest}) AS most_watch_wrong,
+              count(*) FILTER (WHERE {taste_mismatch}) AS taste_wrong
+            FROM s""",
+        s=customer_content_stats,
+    )
+    return Outcome(
+        passed=found["most_watch_wrong"] == 0 and found["taste_wrong"] == 0,
+        metadata={
+            "most_watch_inconsistent": found["most_watch_wrong"],
+            "taste_inconsistent": found["taste_wrong"],
+        },
+    )
+
+
+def _totals_match(customer_content_stats: pa.Table, daily_pivot: ArrowSource) -> Outcome:
+    sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
+    stats = one_row(f"SELECT {sums} FROM s", s=customer_content_stats)
+    pivots = one_row(f"SELECT {sums} FROM p", p=daily_pivot)
+    differing = {
+        c: {"profiles": stats[c] or 0, "daily_pivots": pivots[c] or 0}
+        for c in TOTAL_COLUMNS
+        if (stats[c] or 0) != (pivots[c] or 0)
+    }
+    return Outcome(
+        passed=not differing, metadata={"differing_totals": dg.MetadataValue.json(differing)}
+    )
+
+
+STATS_CHECKS = [
+    Check(
+        "contracts_unique",
+        "One row per Contract, none missing.",
+        ERROR,
+        lambda customer_content_stats, **_: _unique(
+            customer_content_stats, "month, Contract", "contracts"
+        ),
+    ),
+    Check("active_days_in_month", "1 ≤ Active ≤ the days of the month.", ERROR, _active_in_month),
+    Check(
+        "most_watch_and_taste_consistent",
+        "MostWatch is the category with the largest total (NULL when all are 0); Taste lists "
+        "exactly the categories with a total > 0.",
+        ERROR,
+        _most_watch_and_taste,
+    ),
+    Check(
+        "totals_match_daily_pivots",
+        "Each category's monthly total equals the sum of the month's daily pivots.",
+        ERROR,
+        _totals_match,
+    ),
+]

@@ -1,0 +1,384 @@
+"""The production warehouse: MySQL or MariaDB through SQLAlchemy and PyMySQL.
+
+A partition is replaced in one InnoDB transaction (DELETE the window, bulk-load the rows,
+COMMIT), so readers under REPEATABLE READ see the old rows or the new ones, never none or both.
+The bulk load is LOAD DATA LOCAL INFILE from a TSV that Arrow writes, several times faster
+than INSERTs; where the server or the client refuses local files, multi-row INSERTs stand in.
+"""
+
+import functools
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as csv
+import pymysql
+import sqlalchemy as sa
+
+from customer_analytics.rules.schemas import primary_key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# utf8mb4 takes up to 4 bytes a character and an InnoDB key at most 3,072 bytes: ids get 255
+# characters, free-text keywords 500, and a key of a keyword, an id and a date still fits.
+VARCHAR_LENGTH = 255
+VARCHAR_LENGTHS = {"keyword": 500, "raw_keyword": 500, "keyword_prev": 500, "keyword_cur": 500}
+# Free text that nothing looks up, of any length (a dirty raw line can be long).
+TEXT_COLUMNS = {"raw_line", "record"}
+# Partition columns and the columns analytics filters and groups on, matched case-insensitively;
+# indexed where present unless they already lead the primary key.
+INDEXED_COLUMNS = {"date", "month", "mostwatch", "taste", "category"}
+TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+# MySQL type (information_schema DATA_TYPE) → Arrow type of the values read back.
+ARROW_TYPES = {
+    "date": pa.date32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "datetime": pa.timestamp("us"),
+    "varchar": pa.string(),
+    "mediumtext": pa.string(),
+}
+
+INSERT_BATCH_ROWS = 10_000
+TSV_CHUNK_ROWS = 100_000
+READ_CHUNK_ROWS = 50_000
+RETRIES = 3
+BACKOFF_SECONDS = 0.5
+
+# LOAD DATA LOCAL refused by the server or the client (MySQL 5, MySQL 8, MariaDB).
+LOCAL_INFILE_REFUSED = {1148, 3948, 4166}
+# Worth another try: no connection (cannot connect, gone away, lost during a query, killed,
+# idle too long) and a deadlock, after which InnoDB has rolled the transaction back.
+TRANSIENT = {2003, 2006, 2013, 2055, 1927, 4031, 1213}
+
+# Servers (URLs without password) that refused LOAD DATA LOCAL in this process.
+_refusing_servers: set[str] = set()
+
+
+def quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def mysql_type(field: pa.Field, indexed: bool) -> str:
+    arrow_type = field.type
+    if pa.types.is_date32(arrow_type):
+        return "DATE"
+    if pa.types.is_integer(arrow_type):
+        return "BIGINT"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_timestamp(arrow_type):
+        return "DATETIME(6)"  # zone-aware values are stored as UTC
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        if field.name in TEXT_COLUMNS and not indexed:
+            return "MEDIUMTEXT"
+        return f"VARCHAR({VARCHAR_LENGTHS.get(field.name, VARCHAR_LENGTH)})"
+    raise TypeError(f"No warehouse type for Arrow type {arrow_type} of column {field.name}")
+
+
+def _key(schema: pa.Schema) -> list[str]:
+    return [column for column in primary_key(schema) if column]
+
+
+def _secondary_indexes(schema: pa.Schema) -> list[str]:
+    key = _key(schema)
+    return [
+        name for name in schema.names if name.lower() in INDEXED_COLUMNS and name not in key[:1]
+    ]
+
+
+def column_types(schema: pa.Schema) -> dict[str, str]:
+    indexed = {*_key(schema), *_secondary_indexes(schema)}
+    return {field.name: mysql_type(field, field.name in indexed) for field in schema}
+
+
+def create_table_sql(table: str, schema: pa.Schema) -> str:
+    types = column_types(schema)
+    lines = []
+    for field in schema:
+        line = f"{quoted(field.name)} {types[field.name]}{'' if field.nullable else ' NOT NULL'}"
+        description = (field.metadata or {}).get(b"description")
+        if description:  # shown by SQL clients and Metabase
+            line += f" COMMENT {_literal(description.decode())}"
+        lines.append(line)
+    if key := _key(schema):
+        lines.append(f"PRIMARY KEY ({', '.join(map(quoted, key))})")
+    lines += [f"KEY {quoted('ix_' + name)} ({quoted(name)})" for name in _secondary_indexes(schema)]
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quoted(table)} (\n  "
+        + ",\n  ".join(lines)
+        + f"\n) {TABLE_OPTIONS}"
+    )
+
+
+def _naive_utc(rows: pa.Table) -> pa.Table:
+    """DATETIME has no time zone: zone-aware timestamps are stored as their UTC wall time."""
+    for index, field in enumerate(rows.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz:
+            naive = pa.timestamp(field.type.unit)
+            rows = rows.set_column(index, field.with_type(naive), rows.column(index).cast(naive))
+    return rows
+
+
+def _escaped(column: pa.Array) -> pa.Array:
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column
+    # The backslash first, so that the escapes added after it stay single.
+    for raw, escape in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        column = pc.replace_substring(column, raw, escape)
+    return column
+
+
+def write_tsv(rows: pa.Table, path: Path) -> None:
+    """The rows as LOAD_DATA_SQL reads them: tab-separated, backslash escapes, NULL as \\N and
+    strings in double quotes (Arrow doubles the quotes inside, which LOAD DATA undoes)."""
+    options = csv.WriteOptions(
+        include_header=False, delimiter="\t", null_string="\\N", batch_size=TSV_CHUNK_ROWS
+    )
+    with csv.CSVWriter(path, rows.schema, write_options=options) as writer:
+        for batch in rows.to_batches(max_chunksize=TSV_CHUNK_ROWS):
+            columns = [_escaped(column) for column in batch.columns]
+            writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=rows.schema))
+
+
+LOAD_DATA_SQL = r"""LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4
+FIELDS TERMINATED BY '\t' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '\\'
+LINES TERMINATED BY '\n' ({columns})"""
+
+
+def _insert_sql(table: str, columns: list[str], suffix: str = "") -> str:
+    # Only placeholders after VALUES: PyMySQL then sends a batch as multi-row INSERTs.
+    names = ", ".join(map(quoted, columns))
+    values = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {quoted(table)} ({names}) VALUES ({values}){suffix}"
+
+
+def _window_clause(window) -> tuple[str, tuple]:
+    if window is None:
+        return "", ()
+    column, start, end = window
+    return f" WHERE {quoted(column)} >= %s AND {quoted(column)} < %s", (start, end)
+
+
+def _error_code(error: sa.exc.DBAPIError) -> int | None:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def _transient_cause(error: BaseException | None) -> BaseException | None:
+    """The lost connection or deadlock behind a failure, if any. It may hide behind later
+    errors: when the connection dies during a LOAD DATA LOCAL upload, PyMySQL goes on to raise
+    AttributeError, and the ROLLBACK after it InterfaceError."""
+    while error is not None:
+        code = error.args[0] if isinstance(error, pymysql.err.MySQLError) and error.args else None
+        if code in TRANSIENT:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+@functools.cache
+def _engine(url: str) -> sa.Engine:
+    """One pool per URL and process, shared by every step that connects to it."""
+    parsed = sa.make_url(url)
+    connect_args = {
+        "charset": "utf8mb4",
+        # Strict: a value that does not fit fails instead of being cut, and no server default
+        # (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) changes what the statements below mean.
+        "sql_mode": "TRADITIONAL",
+    }
+    # The bulk path needs the client's consent too; `?local_infile=0` in the URL withholds it.
+    if "local_infile" not in parsed.query:
+        connect_args["local_infile"] = True
+    return sa.create_engine(
+        parsed, pool_pre_ping=True, isolation_level="REPEATABLE READ", connect_args=connect_args
+    )
+
+
+class MySQLWarehouse:
+    def __init__(self, url: str, retries: int = RETRIES):
+        self.engine = _engine(url)
+        self.retries = retries
+        self.safe_url = self.engine.url.render_as_string(hide_password=True)
+
+    def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
+        """Runs `attempt` again when the connection is lost: a transaction that did not commit
+        was rolled back, and a replace or upsert that did gives the same rows a second time."""
+        for retry in range(self.retries + 1):
+            try:
+                return attempt()
+            except Exception as error:
+                cause = _transient_cause(error)
+                if cause is None or retry == self.retries:
+                    raise
+                delay = BACKOFF_SECONDS * 2**retry
+                log.warning(
+                    "%s on %s failed (%s); retry %d of %d in %.1f s",
+                    what,
+                    self.safe_url,
+                    cause,
+                    retry + 1,
+                    self.retries,
+                    delay,
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _stored_types(self, conn: sa.Connection, table: str) -> dict[str, tuple[str, bool]]:
+        """Column → (MySQL type, nullable) of the table, in column order; empty if it is absent."""
+        rows = conn.exec_driver_sql(
+            "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            (table,),
+        )
+        return {name: (data_type.lower(), nullable == "YES") for name, data_type, nullable in rows}
+
+    def _ensure_table(self, conn: sa.Connection, table: str, schema: pa.Schema) -> None:
+        conn.exec_driver_sql(create_table_sql(table, schema))
+        stored = {name: kind for name, (kind, _) in self._stored_types(conn, table).items()}
+        wanted = {name: kind.split("(")[0].lower() for name, kind in column_types(schema).items()}
+        differing = [
+            f"{name} ({stored.get(name, 'absent')} in the table, "
+            f"{wanted.get(name, 'absent')} in the rows)"
+            for name in sorted(stored.keys() | wanted.keys())
+            if stored.get(name) != wanted.get(name)
+        ]
+        if differing:
+            raise ValueError(
+                f"Warehouse table {table} on {self.safe_url} exists with other columns than the "
+                f"rows: {', '.join(differing)}"
+            )
+        conn.commit()  # DDL commits anyway; the data's transaction then starts afresh
+
+    def _write(
+        self, what: str, table: str, rows: pa.Table, work: Callable[[sa.Connection], None]
+    ) -> None:
+        def attempt() -> None:
+            with self.engine.connect() as conn:
+                self._ensure_table(conn, table, rows.schema)
+                with conn.begin():  # ROLLBACK on any error, COMMIT otherwise
+                    work(conn)
+
+        self._retrying(what, attempt)
+
+    @staticmethod
+    def _executemany(conn: sa.Connection, sql: str, rows: pa.Table) -> None:
+        for batch in rows.to_batches(max_chunksize=INSERT_BATCH_ROWS):
+            if batch.num_rows:
+                conn.exec_driver_sql(sql, list(zip(*(c.to_pylist() for c in batch.columns))))
+
+    def _load_data(self, conn: sa.Connection, table: str, rows: pa.Table, tsv: Path) -> None:
+        columns = ", ".join(map(quoted, rows.column_names))
+        sql = LOAD_DATA_SQL.format(table=quoted(table), columns=columns)
+        loaded = conn.exec_driver_sql(sql, (str(tsv),)).rowcount
+        # With LOCAL the server cannot stop the upload, so it skips or alters a bad row (a
+        # duplicate key, a value too long) with a warning instead of failing: fail here.
+        warnings = [
+            message
+            for level, _, message in conn.exec_driver_sql("SHOW WARNINGS")
+            if level != "Note"
+        ]
+        if loaded != rows.num_rows or warnings:
+            raise ValueError(
+                f"Loading warehouse table {table} stored {loaded:,} of {rows.num_rows:,} rows: "
+                + "; ".join(warnings[:3])
+            )
+
+    def _insert(self, conn: sa.Connection, table: str, rows: pa.Table, tsv: Path | None) -> None:
+        if tsv is not None and self.safe_url not in _refusing_servers:
+            try:
+                self._load_data(conn, table, rows, tsv)
+                return
+            except sa.exc.DBAPIError as error:
+                if _error_code(error) not in LOCAL_INFILE_REFUSED:
+                    raise
+                # Refused before any row was read; the transaction goes on with INSERTs.
+                _refusing_servers.add(self.safe_url)
+                log.warning(
+                    "LOAD DATA LOCAL INFILE is refused on %s (%s): loading with multi-row "
+                    "INSERTs, several times slower; local_infile on the server (and not off in "
+                    "the URL) speeds it up",
+                    self.safe_url,
+                    error.orig,
+                )
+        self._executemany(conn, _insert_sql(table, rows.column_names), rows)
+
+    def replace(self, table: str, rows: pa.Table, window) -> None:
+        rows = _naive_utc(rows)
+        where, parameters = _window_clause(window)
+        # DELETE, not TRUNCATE: TRUNCATE commits at once and would show readers an empty table.
+        delete = f"DELETE FROM {quoted(table)}{where}"
+        with tempfile.TemporaryDirectory(prefix="warehouse-") as folder:
+            tsv = None
+            if self.safe_url not in _refusing_servers:
+                tsv = Path(folder) / "rows.tsv"
+                write_tsv(rows, tsv)
+
+            def work(conn: sa.Connection) -> None:
+                conn.exec_driver_sql(delete, parameters)
+                self._insert(conn, table, rows, tsv)
+
+            self._write(f"Replacing {table}{where % parameters}", table, rows, work)
+
+    def upsert(self, table: str, rows: pa.Table) -> None:
+        rows = _naive_utc(rows)
+        key = _key(rows.schema)
+        # A table of key columns only has nothing to update: `k = VALUES(k)` changes nothing.
+        updated = [name for name in rows.column_names if name not in key] or key[:1]
+        sql = _insert_sql(
+            table,
+            rows.column_names,
+            " ON DUPLICATE KEY UPDATE "
+            + ", ".join(f"{quoted(name)} = VALUES({quoted(name)})" for name in updated),
+        )
+        self._write(
+            f"Upserting into {table}", table, rows, lambda conn: self._executemany(conn, sql, rows)
+        )
+
+    def read(self, table: str, window, schema: pa.Schema | None = None) -> pa.Table:
+        where, parameters = _window_clause(window)
+
+        def attempt() -> pa.Table:
+            with self.engine.connect() as conn:
+                if schema is not None:
+                    self._ensure_table(conn, table, schema)
+                result_schema = schema or self._stored_schema(conn, table)
+                names = ", ".join(quoted(field.name) for field in result_schema)
+                result = conn.execution_options(stream_results=True).exec_driver_sql(
+                    f"SELECT {names} FROM {quoted(table)}{where}", parameters
+                )
+                batches = [
+                    pa.RecordBatch.from_arrays(
+                        [
+                            pa.array(values, type=field.type)
+                            for values, field in zip(zip(*chunk), result_schema, strict=True)
+                        ],
+                        schema=result_schema,
+                    )
+                    for chunk in result.partitions(READ_CHUNK_ROWS)
+                ]
+            return pa.Table.from_batches(batches, schema=result_schema)
+
+        return self._retrying(f"Reading {table}", attempt)
+
+    def _stored_schema(self, conn: sa.Connection, table: str) -> pa.Schema:
+        stored = self._stored_types(conn, table)
+        if not stored:
+            raise LookupError(f"Warehouse table {table} does not exist on {self.safe_url}")
+        return pa.schema(
+            [
+                pa.field(name, ARROW_TYPES[kind], nullable)
+                for name, (kind, nullable) in stored.items()
+            ]
+        )

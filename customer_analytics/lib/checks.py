@@ -1,0 +1,89 @@
+"""Data-validation rules as Dagster asset checks, evaluated inside the asset that owns the data.
+
+Each check runs on the table the asset is about to store, before it is stored: an ERROR check
+that fails is blocking — the asset raises after reporting every result, so the bad data never
+reaches the lake or the warehouse and nothing downstream runs on it. A WARN check only reports.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+ERROR = dg.AssetCheckSeverity.ERROR
+WARN = dg.AssetCheckSeverity.WARN
+
+
+class CheckThresholds(dg.ConfigurableResource):
+    """Limits of the checks; each can be set by `CHECK_<NAME>` (e.g. CHECK_MAX_OTHER_SHARE)."""
+
+    max_malformed_share: float = 0.5  # beyond this, the file is not the expected export
+    max_quarantine_share: float = 0.02  # per reason
+    max_unknown_app_share: float = 0.01
+    max_long_duration_share: float = 0.0  # durations over a day
+    min_volume_ratio: float = 0.5  # of the trailing median of earlier days
+    trailing_days: int = 7
+    max_other_share: float = 0.3  # keywords classified `Other`
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    metadata: dict
+    # A blocking check may fail as WARN only, e.g. the volume check warns on a low day but
+    # blocks an empty one.
+    severity: dg.AssetCheckSeverity | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    severity: dg.AssetCheckSeverity  # ERROR checks are blocking
+    evaluate: Callable[..., Outcome]
+
+
+def check_specs(asset: str, checks: Sequence[Check]) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            check.name, asset=asset, description=check.description, blocking=check.severity == ERROR
+        )
+        for check in checks
+    ]
+
+
+def run_checks(
+    context: dg.AssetExecutionContext, asset: str, checks: Sequence[Check], **data
+) -> Iterator[dg.AssetCheckResult]:
+    """Yields every check's result, then raises if a blocking one failed."""
+    blocked = []
+    for check in checks:
+        outcome = check.evaluate(**data)
+        severity = outcome.severity or check.severity
+        if not outcome.passed:
+            context.log.log(
+                "ERROR" if severity == ERROR else "WARNING",
+                f"Check {asset}.{check.name} failed ({severity.value}): {outcome.metadata}",
+            )
+            if severity == ERROR:
+                blocked.append(check.name)
+        yield dg.AssetCheckResult(
+            asset_key=asset,
+            check_name=check.name,
+            passed=outcome.passed,
+            severity=severity,
+            metadata={"partitions": _partitions(context), **outcome.metadata},
+            description=check.description,
+        )
+    if blocked:
+        raise dg.Failure(
+            f"{asset} not stored: blocking check(s) failed: {', '.join(blocked)}",
+            allow_retries=False,
+        )
+
+
+def _partitions(context: dg.AssetExecutionContext) -> str:
+    if not context.has_partition_key_range:
+        return ""
+    keys = context.partition_key_range
+    return keys.start if keys.start == keys.end else f"{keys.start}...{keys.end}"
