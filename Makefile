@@ -17,10 +17,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-$(DAGSTER_HOME):
-	mkdir -p $@
+$(DAGSTER_HOME)/dagster.yaml: infra/dagster/dagster.local.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp $< $@
 
-demo: install $(DAGSTER_HOME)
+demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m customer_analytics.sample_data --out data/raw --lines-per-day $(DEMO_LINES_PER_DAY)
 	$(MATERIALIZE) --select raw_log_content,content_quarantine,daily_pivot \
 		--partition-range 2022-04-01...2022-04-30
@@ -31,7 +32,7 @@ demo: install $(DAGSTER_HOME)
 	$(MATERIALIZE) --select monthly_top_keyword,keyword_category,customer_search_stats --partition 2022-07-01
 	$(BIN)/python -m customer_analytics.demo
 
-dev: install $(DAGSTER_HOME)
+dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m customer_analytics.definitions
 
 test: install

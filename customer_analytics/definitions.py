@@ -7,6 +7,7 @@ from dagster_aws.s3 import S3Resource
 
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
+from customer_analytics.lib.alerts import AlertWebhook
 from customer_analytics.lib.checks import CheckThresholds
 from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
 from customer_analytics.settings import Settings
@@ -26,6 +27,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "lake_io_manager": ParquetIOManager(lake=lake),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "thresholds": CheckThresholds(**settings.check_thresholds),
+        "alerts": AlertWebhook(
+            url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_configured else None
+        ),
         "classifier": KeywordClassifierResource(
             kind=settings.keyword_classifier,
             openai_api_key=dg.EnvVar("OPENAI_API_KEY")

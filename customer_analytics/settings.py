@@ -56,6 +56,7 @@ class Settings:
     openai_model: str
     openai_max_requests: int
     check_thresholds: dict[str, str]
+    alert_webhook_configured: bool
 
     @property
     def warehouse_url_config(self) -> str | dg.EnvVar:
@@ -89,6 +90,7 @@ class Settings:
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_model=value("OPENAI_MODEL"),
             openai_max_requests=int(value("OPENAI_MAX_REQUESTS")),
+            alert_webhook_configured=bool(env.get("ALERT_WEBHOOK_URL")),
             check_thresholds={
                 name.removeprefix("CHECK_").lower(): raw
                 for name, raw in env.items()

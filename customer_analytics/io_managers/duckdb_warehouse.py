@@ -99,3 +99,12 @@ class DuckDBWarehouse:
                 f"SELECT * FROM {quoted(table)} WHERE {quoted(column)} >= ? AND {quoted(column)} < ?",
                 [start, end],
             ).fetch_arrow_table()
+
+    def columns(self, table: str) -> list[str] | None:
+        with self._connect() as con:
+            names = con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        return [name for (name,) in names] or None

@@ -23,6 +23,9 @@ class Warehouse(Protocol):
     def read(self, table: str, window: Window, schema: pa.Schema | None = None) -> pa.Table:
         """The window's rows; with `schema`, a table that does not exist yet reads as empty."""
 
+    def columns(self, table: str) -> list[str] | None:
+        """The table's column names in order, or None when it does not exist."""
+
 
 def connect_warehouse(url: str) -> Warehouse:
     url = resolve_warehouse_url(url)

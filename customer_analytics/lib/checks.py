@@ -9,6 +9,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
+import pyarrow as pa
+
+from customer_analytics.io_managers.warehouse import Warehouse
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
@@ -87,3 +90,34 @@ def _partitions(context: dg.AssetExecutionContext) -> str:
         return ""
     keys = context.partition_key_range
     return keys.start if keys.start == keys.end else f"{keys.start}...{keys.end}"
+
+
+def warehouse_schema_check(table: str, schema: pa.Schema) -> Check:
+    """The warehouse table, if it exists, has exactly the columns the asset writes: a column
+    renamed, added or dropped upstream is caught before it breaks the load or its readers."""
+
+    def evaluate(warehouse: Warehouse, **_) -> Outcome:
+        existing = warehouse.columns(table)
+        if existing is None:
+            return Outcome(passed=True, metadata={"table": table, "exists": False})
+        expected = list(schema.names)
+        return Outcome(
+            passed=existing == expected,
+            metadata={
+                "table": table,
+                "missing_in_warehouse": dg.MetadataValue.json(
+                    [c for c in expected if c not in existing]
+                ),
+                "unexpected_in_warehouse": dg.MetadataValue.json(
+                    [c for c in existing if c not in expected]
+                ),
+                "order_differs": sorted(existing) == sorted(expected) and existing != expected,
+            },
+        )
+
+    return Check(
+        "warehouse_schema",
+        f"The warehouse table {table} has the columns of the asset's schema, in order.",
+        ERROR,
+        evaluate,
+    )

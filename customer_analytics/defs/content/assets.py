@@ -6,6 +6,7 @@ import pyarrow.dataset as ds
 
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
 from customer_analytics.engines import content as engine
+from customer_analytics.io_managers.warehouse import WarehouseResource
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
 from customer_analytics.lib.partitions import (
@@ -96,7 +97,10 @@ def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
     check_specs=check_specs("customer_content_stats", STATS_CHECKS),
 )
 def customer_content_stats(
-    context: dg.AssetExecutionContext, exports: CsvExports, daily_pivot: ds.Dataset
+    context: dg.AssetExecutionContext,
+    exports: CsvExports,
+    warehouse: WarehouseResource,
+    daily_pivot: ds.Dataset,
 ):
     """The monthly viewing profile of every contract: totals per category, active days,
     MostWatch and Taste. Served from the warehouse and exported as CSV."""
@@ -107,6 +111,7 @@ def customer_content_stats(
         STATS_CHECKS,
         customer_content_stats=stats,
         daily_pivot=daily_pivot,
+        warehouse=warehouse.connect(),
     )
     csv_path = exports.write("customer_content_stats", context.partition_key, stats)
     context.log.info(f"Exported {stats.num_rows:,} profiles to {csv_path}")

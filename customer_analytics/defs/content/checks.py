@@ -6,7 +6,7 @@ import dagster as dg
 import pyarrow as pa
 
 from customer_analytics.engines.arrow_sql import ArrowSource, one_row
-from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome
+from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
 from customer_analytics.lib.validated_days import (
     ValidatedDays,
     file_schema_check,
@@ -15,6 +15,7 @@ from customer_analytics.lib.validated_days import (
     volume_check,
 )
 from customer_analytics.rules.content import CATEGORIES, QUARANTINE_REASONS, TOTAL_COLUMNS
+from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
 
 ONE_DAY_SECONDS = 86_400
 
@@ -81,7 +82,7 @@ def _non_negative(daily_pivot: pa.Table, **_) -> Outcome:
     return Outcome(passed=found["negative"] == 0, metadata={"negative_totals": found["negative"]})
 
 
-def _reconciles(daily_pivot: pa.Table, raw_log_content: ArrowSource) -> Outcome:
+def _reconciles(daily_pivot: pa.Table, raw_log_content: ArrowSource, **_) -> Outcome:
     pivot_sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
     raw_sums = ", ".join(
         f"sum(TotalDuration) FILTER (WHERE category = '{category}') AS {column}"
@@ -170,7 +171,7 @@ def _most_watch_and_taste(customer_content_stats: pa.Table, **_) -> Outcome:
     )
 
 
-def _totals_match(customer_content_stats: pa.Table, daily_pivot: ArrowSource) -> Outcome:
+def _totals_match(customer_content_stats: pa.Table, daily_pivot: ArrowSource, **_) -> Outcome:
     sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
     stats = one_row(f"SELECT {sums} FROM s", s=customer_content_stats)
     pivots = one_row(f"SELECT {sums} FROM p", p=daily_pivot)
@@ -185,6 +186,7 @@ def _totals_match(customer_content_stats: pa.Table, daily_pivot: ArrowSource) ->
 
 
 STATS_CHECKS = [
+    warehouse_schema_check("customer_content_stats", CUSTOMER_CONTENT_STATS),
     Check(
         "contracts_unique",
         "One row per Contract, none missing.",

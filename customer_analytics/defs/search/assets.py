@@ -4,16 +4,22 @@ customer_search_stats."""
 import asyncio
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from customer_analytics.defs.search.checks import (
+    CATEGORY_CHECKS,
+    RAW_CHECKS,
+    STATS_CHECKS,
+    TOP_KEYWORD_CHECKS,
+)
 from customer_analytics.engines import search as engine
 from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import KeywordClassifier
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
-from customer_analytics.lib.landing import LandingZone
+from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
+from customer_analytics.lib.landing import Lake, LandingZone
 from customer_analytics.lib.metadata import table_metadata
 from customer_analytics.lib.partitions import (
     partition_date,
@@ -54,8 +60,11 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
     partitions_def=search_daily,
     backfill_policy=single_run,
     group_name="search",
+    check_specs=check_specs("raw_log_search", RAW_CHECKS),
 )
-def raw_log_search(context: dg.AssetExecutionContext, landing: LandingZone):
+def raw_log_search(
+    context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, thresholds: CheckThresholds
+):
     """Reads each day's `log_search/YYYYMMDD/part-*.parquet`, normalizes the keywords and
     splits the day into valid searches and quarantined rows."""
     days = [partition_date(key) for key in context.partition_keys]
@@ -66,9 +75,11 @@ def raw_log_search(context: dg.AssetExecutionContext, landing: LandingZone):
         context,
         days,
         lambda day: engine.parse_search_day(landing.read_search_day(day, engine.RAW_COLUMNS), day),
-        valid_output="raw_log_search",
-        quarantine_output="search_quarantine",
+        outputs=("raw_log_search", "search_quarantine"),
         reasons=QUARANTINE_REASONS,
+        checks=RAW_CHECKS,
+        lake=lake,
+        thresholds=thresholds,
     )
 
 
@@ -81,11 +92,15 @@ def raw_log_search(context: dg.AssetExecutionContext, landing: LandingZone):
     metadata={"partition_expr": "month"},
     kinds={"duckdb", "parquet"},
     owners=OWNERS,
+    check_specs=check_specs("monthly_top_keyword", TOP_KEYWORD_CHECKS),
 )
-def monthly_top_keyword(raw_log_search: ds.Dataset) -> dg.Output[pa.Table]:
+def monthly_top_keyword(context: dg.AssetExecutionContext, raw_log_search: ds.Dataset):
     """Each user's most searched keyword of the month, ties to the smallest keyword."""
     top = engine.monthly_top_keyword(raw_log_search)
-    return dg.Output(top, metadata={"distinct_keywords": pc.count_distinct(top["keyword"]).as_py()})
+    yield from run_checks(
+        context, "monthly_top_keyword", TOP_KEYWORD_CHECKS, monthly_top_keyword=top
+    )
+    yield dg.Output(top, metadata={"distinct_keywords": pc.count_distinct(top["keyword"]).as_py()})
 
 
 async def _classify_and_store(
@@ -104,13 +119,15 @@ async def _classify_and_store(
     kinds={"openai", "duckdb"},
     owners=OWNERS,
     retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+    check_specs=check_specs("keyword_category", CATEGORY_CHECKS),
 )
 def keyword_category(
     context: dg.AssetExecutionContext,
     classifier: KeywordClassifierResource,
     warehouse: WarehouseResource,
+    thresholds: CheckThresholds,
     monthly_top_keyword: ds.Dataset,
-) -> dg.MaterializeResult:
+):
     """The category of every top keyword of the month, kept in the warehouse table
     `keyword_category`, which is also the cache: only keywords never classified are sent to
     the classifier, and each batch is stored as soon as it is answered."""
@@ -143,7 +160,15 @@ def keyword_category(
             allow_retries=False,
         )
     categories = cache.lookup(keywords)
-    return dg.MaterializeResult(
+    yield from run_checks(
+        context,
+        "keyword_category",
+        CATEGORY_CHECKS,
+        keywords=keywords,
+        categories=categories,
+        thresholds=thresholds,
+    )
+    yield dg.MaterializeResult(
         metadata={
             **table_metadata(categories),
             **spent,
@@ -164,10 +189,11 @@ def keyword_category(
     metadata={"partition_expr": "month"},
     kinds={"duckdb"},
     owners=OWNERS,
+    check_specs=check_specs("customer_search_stats", STATS_CHECKS),
 )
 def customer_search_stats(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, monthly_top_keyword: ds.Dataset
-) -> dg.Output[pa.Table]:
+):
     """Each user's top-keyword category this month against last month: Unchanged, Changed,
     New or Churned."""
     month = partition_date(context.partition_key)
@@ -185,4 +211,11 @@ def customer_search_stats(
             f"{unclassified:,} top keywords have no category yet: materialize keyword_category "
             f"for {month:%Y-%m} and the month before first"
         )
-    return dg.Output(stats, metadata={"taste": dg.MetadataValue.json(value_counts(stats, "taste"))})
+    yield from run_checks(
+        context,
+        "customer_search_stats",
+        STATS_CHECKS,
+        customer_search_stats=stats,
+        warehouse=warehouse.connect(),
+    )
+    yield dg.Output(stats, metadata={"taste": dg.MetadataValue.json(value_counts(stats, "taste"))})

@@ -1,0 +1,128 @@
+"""The checks of the search-log chain: the rules of DESIGN.md §3 on the raw days and the
+invariants of each output, run inside their asset before the data is stored (`lib/checks.py`)."""
+
+import pyarrow as pa
+
+from customer_analytics.engines.arrow_sql import one_row
+from customer_analytics.lib.checks import (
+    ERROR,
+    WARN,
+    Check,
+    CheckThresholds,
+    Outcome,
+    warehouse_schema_check,
+)
+from customer_analytics.lib.validated_days import (
+    ValidatedDays,
+    quarantine_share_check,
+    volume_check,
+)
+from customer_analytics.rules.schemas import CUSTOMER_SEARCH_STATS
+from customer_analytics.rules.search import CATEGORIES, FALLBACK_CATEGORY, QUARANTINE_REASONS
+
+
+def _user_ids_present(validated: ValidatedDays) -> Outcome:
+    found = one_row(
+        "SELECT count(*) FILTER (WHERE user_id IS NULL OR trim(user_id) = '') AS missing FROM v",
+        v=validated.valid,
+    )
+    return Outcome(
+        passed=found["missing"] == 0, metadata={"valid_rows_without_user": found["missing"]}
+    )
+
+
+RAW_CHECKS = [
+    Check("user_ids_present", "Every valid search has a user id.", ERROR, _user_ids_present),
+    quarantine_share_check(QUARANTINE_REASONS),
+    volume_check,
+]
+
+
+def _one_per_user(monthly_top_keyword: pa.Table, **_) -> Outcome:
+    found = one_row(
+        "SELECT count(*) AS rows, count(DISTINCT (month, user_id)) AS users FROM t",
+        t=monthly_top_keyword,
+    )
+    return Outcome(
+        passed=found["rows"] == found["users"],
+        metadata={"rows": found["rows"], "duplicate_users": found["rows"] - found["users"]},
+    )
+
+
+TOP_KEYWORD_CHECKS = [
+    Check("one_top_keyword_per_user", "One top keyword per user and month.", ERROR, _one_per_user),
+]
+
+
+def _categories_valid(keywords: pa.Array, categories: pa.Table, **_) -> Outcome:
+    allowed = ", ".join(f"'{c}'" for c in CATEGORIES)
+    found = one_row(
+        f"""SELECT count(*) FILTER (WHERE c.category IS NULL) AS unclassified,
+                   count(*) FILTER (WHERE c.category NOT IN ({allowed})) AS off_list
+            FROM k LEFT JOIN c ON k.keyword = c.keyword""",
+        k=pa.table({"keyword": keywords}),
+        c=categories,
+    )
+    return Outcome(
+        passed=found["unclassified"] == 0 and found["off_list"] == 0,
+        metadata={
+            "unclassified_keywords": found["unclassified"],
+            "off_list_categories": found["off_list"],
+        },
+    )
+
+
+def _other_share(categories: pa.Table, thresholds: CheckThresholds, **_) -> Outcome:
+    found = one_row(
+        f"SELECT count(*) FILTER (WHERE category = '{FALLBACK_CATEGORY}') AS other, count(*) AS n FROM c",
+        c=categories,
+    )
+    share = found["other"] / found["n"] if found["n"] else 0.0
+    return Outcome(
+        passed=share <= thresholds.max_other_share,
+        metadata={"other_share": share, "limit": thresholds.max_other_share},
+    )
+
+
+CATEGORY_CHECKS = [
+    Check(
+        "categories_valid",
+        "Every top keyword has one of the 14 categories.",
+        ERROR,
+        _categories_valid,
+    ),
+    Check(
+        "other_share",
+        f"The share of keywords classified {FALLBACK_CATEGORY} stays under its limit.",
+        WARN,
+        _other_share,
+    ),
+]
+
+
+def _taste_consistent(customer_search_stats: pa.Table, **_) -> Outcome:
+    found = one_row(
+        """SELECT count(*) FILTER (WHERE taste IS DISTINCT FROM CASE
+                   WHEN keyword_cur IS NULL THEN 'Churned'
+                   WHEN keyword_prev IS NULL THEN 'New'
+                   WHEN category_prev = category_cur THEN 'Unchanged'
+                   ELSE 'Changed' END) AS inconsistent,
+                  count(*) - count(DISTINCT user_id) AS duplicate_users
+           FROM s""",
+        s=customer_search_stats,
+    )
+    return Outcome(
+        passed=found["inconsistent"] == 0 and found["duplicate_users"] == 0,
+        metadata=found,
+    )
+
+
+STATS_CHECKS = [
+    warehouse_schema_check("customer_search_stats", CUSTOMER_SEARCH_STATS),
+    Check(
+        "taste_consistent",
+        "One row per user; taste agrees with the two months' keywords and categories.",
+        ERROR,
+        _taste_consistent,
+    ),
+]
