@@ -37,6 +37,16 @@ class LandingZone(dg.ConfigurableResource):
     def search_folder(day: date) -> str:
         return f"log_search/{day:%Y%m%d}"
 
+    def arrived(self, log: str) -> dict[str, str]:
+        """The days present for `log` ("log_content" or "log_search") as partition key →
+        version; a day's version changes when its file, or a part file of its folder, does."""
+        days: dict[str, list[str]] = {}
+        for path, version in self.location.file_versions(log).items():
+            name = path.removeprefix(f"{log}/").split("/")[0].removesuffix(".json")
+            if len(name) == 8 and name.isdigit() and path.endswith((".json", ".parquet")):
+                days.setdefault(f"{name[:4]}-{name[4:6]}-{name[6:]}", []).append(version)
+        return {day: "+".join(sorted(versions)) for day, versions in days.items()}
+
     def read_search_day(self, day: date, columns: tuple[str, ...]) -> pa.Table:
         """The day's part files in name order, rows numbered from 1 in that order."""
         parts = self.location.list_files(self.search_folder(day), ".parquet")

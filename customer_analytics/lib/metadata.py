@@ -37,3 +37,26 @@ def table_metadata(table: pa.Table) -> dict[str, dg.MetadataValue]:
         "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table.schema)),
         "preview": dg.MetadataValue.md(markdown_preview(table)),
     }
+
+
+def stored_table(schema: pa.Schema, partition_expr: str | None = None) -> dict[str, object]:
+    """Definition metadata of a stored table: its columns (shown before the first run) and
+    the column that holds its partition (read by the IO managers)."""
+    metadata: dict[str, object] = {"dagster/column_schema": column_schema(schema)}
+    if partition_expr:
+        metadata["partition_expr"] = partition_expr
+    return metadata
+
+
+def column_lineage(deps: dict[str, list[tuple[str, str]]]) -> dg.MetadataValue:
+    """`{"column": [("upstream asset", "upstream column"), ...]}` as Dagster column lineage."""
+    return dg.MetadataValue.column_lineage(
+        dg.TableColumnLineage(
+            deps_by_column={
+                column: [
+                    dg.TableColumnDep(asset_key=asset, column_name=name) for asset, name in sources
+                ]
+                for column, sources in deps.items()
+            }
+        )
+    )

@@ -74,6 +74,17 @@ class Location:
         )
         return [f"{relative}/{name}" for name in names]
 
+    def file_versions(self, relative: str) -> dict[str, str]:
+        """Every file below a folder (recursively), as relative path → a version that changes
+        when the file is rewritten (modification time and size)."""
+        selector = pafs.FileSelector(self.path(relative), allow_not_found=True, recursive=True)
+        root = f"{self.root}/"
+        return {
+            info.path.removeprefix(root): f"{info.mtime_ns}-{info.size}"
+            for info in self.filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.File and not info.base_name.startswith(".")
+        }
+
     def read_parquet(self, relative: str) -> pa.Table:
         return pq.read_table(self.path(relative), filesystem=self.filesystem)
 

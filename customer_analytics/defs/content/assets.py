@@ -7,8 +7,10 @@ import pyarrow.dataset as ds
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
 from customer_analytics.engines import content as engine
 from customer_analytics.io_managers.warehouse import WarehouseResource
+from customer_analytics.lib.automation import network_retry, newest_day, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
+from customer_analytics.lib.metadata import column_lineage, stored_table
 from customer_analytics.lib.partitions import (
     content_daily,
     content_monthly,
@@ -16,9 +18,31 @@ from customer_analytics.lib.partitions import (
     single_run,
 )
 from customer_analytics.lib.validated_days import validated_days, value_counts
-from customer_analytics.rules.content import QUARANTINE_REASONS
+from customer_analytics.rules import schemas
+from customer_analytics.rules.content import QUARANTINE_REASONS, TOTAL_COLUMNS
 
 OWNERS = ["team:data-engineering"]
+
+PIVOT_LINEAGE = column_lineage(
+    {
+        "date": [("raw_log_content", "date")],
+        "Contract": [("raw_log_content", "Contract")],
+        **{
+            column: [("raw_log_content", "TotalDuration"), ("raw_log_content", "category")]
+            for column in TOTAL_COLUMNS
+        },
+    }
+)
+STATS_LINEAGE = column_lineage(
+    {
+        "month": [("daily_pivot", "date")],
+        "Contract": [("daily_pivot", "Contract")],
+        "Active": [("daily_pivot", "date")],
+        **{column: [("daily_pivot", column)] for column in TOTAL_COLUMNS},
+        "MostWatch": [("daily_pivot", column) for column in TOTAL_COLUMNS],
+        "Taste": [("daily_pivot", column) for column in TOTAL_COLUMNS],
+    }
+)
 
 
 @dg.multi_asset(
@@ -27,22 +51,25 @@ OWNERS = ["team:data-engineering"]
             description="Valid viewing records of a day, one row per log line that passes "
             "every rule of DESIGN.md §3.",
             io_manager_key="lake_io_manager",
-            metadata={"partition_expr": "date"},
-            kinds={"parquet", "duckdb"},
+            metadata=stored_table(schemas.RAW_LOG_CONTENT, "date"),
+            kinds={"parquet", "duckdb", "s3"},
             owners=OWNERS,
+            automation_condition=newest_day,
         ),
         "content_quarantine": dg.AssetOut(
             description="Rejected lines of the viewing log with the first rule they fail, "
             "their line number and their raw text.",
             io_manager_key="lake_io_manager",
-            metadata={"partition_expr": "date"},
+            metadata=stored_table(schemas.CONTENT_QUARANTINE, "date"),
             kinds={"parquet"},
             owners=OWNERS,
+            automation_condition=newest_day,
         ),
     },
     partitions_def=content_daily,
     backfill_policy=single_run,
     group_name="content",
+    retry_policy=network_retry,
     check_specs=check_specs("raw_log_content", RAW_CHECKS),
 )
 def raw_log_content(
@@ -73,9 +100,10 @@ def raw_log_content(
     backfill_policy=single_run,
     group_name="content",
     io_manager_key="lake_io_manager",
-    metadata={"partition_expr": "date"},
+    metadata=stored_table(schemas.DAILY_PIVOT, "date"),
     kinds={"duckdb", "parquet"},
     owners=OWNERS,
+    automation_condition=when_inputs_ready,
     check_specs=check_specs("daily_pivot", PIVOT_CHECKS),
 )
 def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
@@ -84,16 +112,25 @@ def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
     yield from run_checks(
         context, "daily_pivot", PIVOT_CHECKS, daily_pivot=pivot, raw_log_content=raw_log_content
     )
-    yield dg.Output(pivot, metadata={"contracts": pc.count_distinct(pivot["Contract"]).as_py()})
+    yield dg.Output(
+        pivot,
+        metadata={
+            "contracts": pc.count_distinct(pivot["Contract"]).as_py(),
+            "dagster/column_lineage": PIVOT_LINEAGE,
+        },
+    )
 
 
 @dg.asset(
     partitions_def=content_monthly,
     group_name="content",
     io_manager_key="warehouse_io_manager",
-    metadata={"partition_expr": "month"},
-    kinds={"duckdb", "csv"},
+    metadata=stored_table(schemas.CUSTOMER_CONTENT_STATS, "month"),
+    kinds={"duckdb", "mysql", "csv"},
     owners=OWNERS,
+    automation_condition=when_inputs_ready,
+    retry_policy=network_retry,
+    pool="warehouse",
     check_specs=check_specs("customer_content_stats", STATS_CHECKS),
 )
 def customer_content_stats(
@@ -119,6 +156,7 @@ def customer_content_stats(
         stats,
         metadata={
             "csv": dg.MetadataValue.path(csv_path),
+            "dagster/column_lineage": STATS_LINEAGE,
             "most_watch": dg.MetadataValue.json(value_counts(stats, "MostWatch")),
             "active_days_median": pc.approximate_median(stats["Active"]).as_py()
             if stats.num_rows

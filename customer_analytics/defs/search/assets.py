@@ -18,9 +18,10 @@ from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import KeywordClassifier
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
+from customer_analytics.lib.automation import network_retry, newest_day, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import Lake, LandingZone
-from customer_analytics.lib.metadata import table_metadata
+from customer_analytics.lib.metadata import column_lineage, stored_table, table_metadata
 from customer_analytics.lib.partitions import (
     partition_date,
     previous_month,
@@ -29,9 +30,21 @@ from customer_analytics.lib.partitions import (
     single_run,
 )
 from customer_analytics.lib.validated_days import validated_days, value_counts
+from customer_analytics.rules import schemas
 from customer_analytics.rules.search import QUARANTINE_REASONS
 
 OWNERS = ["team:data-engineering"]
+
+STATS_LINEAGE = column_lineage(
+    {
+        "user_id": [("monthly_top_keyword", "user_id")],
+        "keyword_prev": [("monthly_top_keyword", "keyword")],
+        "keyword_cur": [("monthly_top_keyword", "keyword")],
+        "category_prev": [("keyword_category", "category")],
+        "category_cur": [("keyword_category", "category")],
+        "taste": [("keyword_category", "category")],
+    }
+)
 
 # customer_search_stats of month M compares M with M-1; the first month has no M-1.
 THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
@@ -44,22 +57,25 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
         "raw_log_search": dg.AssetOut(
             description="Valid searches of a day with their normalized keyword.",
             io_manager_key="lake_io_manager",
-            metadata={"partition_expr": "date"},
-            kinds={"parquet", "duckdb"},
+            metadata=stored_table(schemas.RAW_LOG_SEARCH, "date"),
+            kinds={"parquet", "duckdb", "s3"},
             owners=OWNERS,
+            automation_condition=newest_day,
         ),
         "search_quarantine": dg.AssetOut(
             description="Rejected search rows with the first rule they fail, their row number "
             "and the row as JSON.",
             io_manager_key="lake_io_manager",
-            metadata={"partition_expr": "date"},
+            metadata=stored_table(schemas.SEARCH_QUARANTINE, "date"),
             kinds={"parquet"},
             owners=OWNERS,
+            automation_condition=newest_day,
         ),
     },
     partitions_def=search_daily,
     backfill_policy=single_run,
     group_name="search",
+    retry_policy=network_retry,
     check_specs=check_specs("raw_log_search", RAW_CHECKS),
 )
 def raw_log_search(
@@ -89,9 +105,10 @@ def raw_log_search(
     # The export covers only part of each month (days 01-14): use the days that exist.
     ins={"raw_log_search": dg.AssetIn(metadata={"allow_missing_partitions": True})},
     io_manager_key="lake_io_manager",
-    metadata={"partition_expr": "month"},
+    metadata=stored_table(schemas.MONTHLY_TOP_KEYWORD, "month"),
     kinds={"duckdb", "parquet"},
     owners=OWNERS,
+    automation_condition=when_inputs_ready,
     check_specs=check_specs("monthly_top_keyword", TOP_KEYWORD_CHECKS),
 )
 def monthly_top_keyword(context: dg.AssetExecutionContext, raw_log_search: ds.Dataset):
@@ -116,9 +133,12 @@ async def _classify_and_store(
 @dg.asset(
     partitions_def=search_monthly,
     group_name="search",
-    kinds={"openai", "duckdb"},
+    metadata=stored_table(schemas.KEYWORD_CATEGORY),
+    kinds={"openai", "duckdb", "mysql"},
     owners=OWNERS,
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+    automation_condition=when_inputs_ready,
+    retry_policy=network_retry,
+    pool="llm",
     check_specs=check_specs("keyword_category", CATEGORY_CHECKS),
 )
 def keyword_category(
@@ -186,9 +206,12 @@ def keyword_category(
     ins={"monthly_top_keyword": dg.AssetIn(partition_mapping=THIS_AND_PREVIOUS_MONTH)},
     deps=[dg.AssetDep("keyword_category", partition_mapping=THIS_AND_PREVIOUS_MONTH)],
     io_manager_key="warehouse_io_manager",
-    metadata={"partition_expr": "month"},
-    kinds={"duckdb"},
+    metadata=stored_table(schemas.CUSTOMER_SEARCH_STATS, "month"),
+    kinds={"duckdb", "mysql"},
     owners=OWNERS,
+    automation_condition=when_inputs_ready,
+    retry_policy=network_retry,
+    pool="warehouse",
     check_specs=check_specs("customer_search_stats", STATS_CHECKS),
 )
 def customer_search_stats(
@@ -218,4 +241,10 @@ def customer_search_stats(
         customer_search_stats=stats,
         warehouse=warehouse.connect(),
     )
-    yield dg.Output(stats, metadata={"taste": dg.MetadataValue.json(value_counts(stats, "taste"))})
+    yield dg.Output(
+        stats,
+        metadata={
+            "taste": dg.MetadataValue.json(value_counts(stats, "taste")),
+            "dagster/column_lineage": STATS_LINEAGE,
+        },
+    )
