@@ -554,7 +554,7 @@ def test_dagster_yaml_passes_dagsters_own_schema(instance_yaml, tmp_path_factory
     config, custom_class = dagster_instance_config(str(home))
     assert custom_class is None
     # The instance-level schema leaves class configs open; each class checks its own.
-    for key in ("run_coordinator", "run_launcher", "compute_logs", "local_artifact_storage"):
+    for key in ("run_launcher", "compute_logs", "local_artifact_storage"):
         pointer = config[key]
         cls = class_from_code_pointer(pointer["module"], pointer["class"])
         result = validate_config(cls.config_type(), pointer.get("config") or {})
@@ -570,15 +570,10 @@ def test_dagster_yaml_uses_postgres_and_the_queue(instance_yaml, services):
     assert variables == INSTANCE_VARIABLES
     assert variables <= environment(services["dagster-daemon"]).keys()
 
-    coordinator = instance_yaml["run_coordinator"]
-    assert coordinator["class"] == "QueuedRunCoordinator"
-    assert coordinator["config"]["max_concurrent_runs"] >= 1
-    limits = {
-        (limit["key"], limit.get("value")): limit["limit"]
-        for limit in coordinator["config"]["tag_concurrency_limits"]
-    }
-    assert limits[("customer_analytics/warehouse", "mysql")] == 1
-    assert limits[("customer_analytics/llm", "openai")] == 2
+    # `concurrency.runs` configures Dagster's QueuedRunCoordinator.
+    assert instance_yaml["concurrency"]["runs"]["max_concurrent_runs"] >= 1
+    # The `warehouse` and `llm` pools of the assets: one step of each at a time.
+    assert instance_yaml["concurrency"]["pools"]["default_limit"] == 1
     assert instance_yaml["run_launcher"]["class"] == "DefaultRunLauncher"
     assert instance_yaml["telemetry"] == {"enabled": False}
     # Logs land on the volume both containers mount.
