@@ -64,9 +64,10 @@ def run_checks(
         outcome = check.evaluate(**data)
         severity = outcome.severity or check.severity
         if not outcome.passed:
+            figures = {key: getattr(v, "value", v) for key, v in outcome.metadata.items()}
             context.log.log(
                 "ERROR" if severity == ERROR else "WARNING",
-                f"Check {asset}.{check.name} failed ({severity.value}): {outcome.metadata}",
+                f"Check {asset}.{check.name} failed ({severity.value}): {figures}",
             )
             if severity == ERROR:
                 blocked.append(check.name)
