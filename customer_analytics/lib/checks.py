@@ -87,7 +87,7 @@ def run_checks(
 
 
 def _partitions(context: dg.AssetExecutionContext) -> str:
-    if not context.has_partition_key_range:
+    if not (context.has_partition_key or context.has_partition_key_range):
         return ""
     keys = context.partition_key_range
     return keys.start if keys.start == keys.end else f"{keys.start}...{keys.end}"

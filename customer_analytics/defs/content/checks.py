@@ -150,15 +150,19 @@ def _most_watch_and_taste(customer_content_stats: pa.Table, **_) -> Outcome:
         f"WHEN '{category}' THEN {column}"
         for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
     )
+    positive = " + ".join(f"({column} > 0)::INT" for column in TOTAL_COLUMNS)
     taste_mismatch = " OR ".join(
         f"(coalesce(contains(Taste, '{category}'), false) != ({column} > 0))"
         for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
     )
     found = one_row(
         f"""SELECT
-              count(*) FILTER (WHERE (MostWatch IS NULL) != ({largest} = 0)
-                  OR (CASE MostWatch {most_watch_total} END) != {largest}) AS most_watch_wrong,
-              count(*) FILTER (WHERE {taste_mismatch}) AS taste_wrong
+              count(*) FILTER (WHERE NOT coalesce(
+                  (MostWatch IS NULL AND {largest} = 0)
+                  OR (CASE MostWatch {most_watch_total} END) = {largest}, false)
+              ) AS most_watch_wrong,
+              count(*) FILTER (WHERE {taste_mismatch}
+                  OR coalesce(len(string_split(Taste, '-')), 0) != {positive}) AS taste_wrong
             FROM s""",
         s=customer_content_stats,
     )

@@ -1,0 +1,590 @@
+"""The checks of the viewing-log chain: each rule broken by a few hand-made rows, then the same
+rows made clean, and a blocking failure seen through Dagster.
+
+Every expected figure is worked out by hand from the rows next to it.
+"""
+
+from datetime import date, timedelta
+
+import dagster as dg
+import pyarrow as pa
+import pytest
+
+from customer_analytics.defs.content.assets import (
+    customer_content_stats,
+    daily_pivot,
+    raw_log_content,
+)
+from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
+from customer_analytics.engines import content as engine
+from customer_analytics.io_managers.warehouse import connect_warehouse
+from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
+from customer_analytics.lib.partitions import content_monthly
+from customer_analytics.lib.validated_days import DayCounts, ValidatedDays
+from customer_analytics.rules.content import TOTAL_COLUMNS
+from customer_analytics.rules.schemas import (
+    CONTENT_QUARANTINE,
+    CUSTOMER_CONTENT_STATS,
+    DAILY_PIVOT,
+    RAW_LOG_CONTENT,
+)
+from customer_analytics_tests.conftest import content_line
+
+D1, D2 = date(2022, 4, 1), date(2022, 4, 2)
+APRIL = date(2022, 4, 1)
+
+
+def check(checks: list[Check], name: str) -> Check:
+    (found,) = [c for c in checks if c.name == name]
+    return found
+
+
+def figures(outcome: Outcome) -> dict:
+    """The outcome's metadata as plain values (JSON metadata unwrapped)."""
+    return {key: getattr(value, "value", value) for key, value in outcome.metadata.items()}
+
+
+def assert_fails_with(outcome: Outcome, expected: dict) -> None:
+    assert not outcome.passed
+    assert {key: figures(outcome)[key] for key in expected} == expected
+
+
+# --- raw checks: ValidatedDays built by hand --------------------------------------------------
+
+
+def validated(
+    *days: DayCounts,
+    durations: tuple[int, ...] = (),
+    trailing: dict[date, list[int]] | None = None,
+    thresholds: CheckThresholds | None = None,
+) -> ValidatedDays:
+    """Days with the given counts; `durations` become the valid records of the first day."""
+    valid = pa.Table.from_pylist(
+        [
+            {
+                "date": days[0].day,
+                "Contract": "C1",
+                "Mac": "0C96E62FC55C",
+                "AppName": "KPLUS",
+                "category": "Truyen Hinh",
+                "TotalDuration": seconds,
+                "_id": f"r{n}",
+            }
+            for n, seconds in enumerate(durations)
+        ],
+        schema=RAW_LOG_CONTENT,
+    )
+    return ValidatedDays(
+        days=list(days),
+        valid=valid,
+        quarantine=CONTENT_QUARANTINE.empty_table(),
+        trailing_rows=trailing or {counts.day: [] for counts in days},
+        thresholds=thresholds or CheckThresholds(),
+    )
+
+
+RAW_CASES = {
+    # 2 malformed + 1 without _source out of 4 lines on the 2nd; clean: those lines parse but
+    # carry a bad contract, which is not a shape problem (1 malformed of 4).
+    "file_schema": (
+        validated(
+            DayCounts(D1, 10, {}), DayCounts(D2, 1, {"malformed_json": 2, "missing_source": 1})
+        ),
+        validated(
+            DayCounts(D1, 10, {}), DayCounts(D2, 1, {"malformed_json": 1, "invalid_contract": 2})
+        ),
+        {"worst_day": "2022-04-02", "unreadable_share": 0.75},
+    ),
+    # 5 repeated ids of 100 lines on the 2nd (limit 0.02); clean: 2 of 100 is the limit itself.
+    "quarantine_share": (
+        validated(
+            DayCounts(D1, 99, {"invalid_duration": 1}), DayCounts(D2, 95, {"duplicate_id": 5})
+        ),
+        validated(
+            DayCounts(D1, 99, {"invalid_duration": 1}), DayCounts(D2, 98, {"duplicate_id": 2})
+        ),
+        {
+            "over_limit": [{"day": "2022-04-02", "reason": "duplicate_id", "share": 0.05}],
+            "share_by_reason": {
+                "malformed_json": 0.0,
+                "missing_source": 0.0,
+                "invalid_contract": 0.0,
+                "invalid_duration": 0.005,  # 1 of 200 lines
+                "unknown_app": 0.0,
+                "duplicate_id": 0.025,  # 5 of 200
+            },
+        },
+    ),
+    # 1 unknown app of 50 lines on the 2nd (limit 0.01); clean: 1 of 100 is the limit itself.
+    "unknown_app_share": (
+        validated(DayCounts(D1, 99, {"unknown_app": 1}), DayCounts(D2, 49, {"unknown_app": 1})),
+        validated(DayCounts(D1, 99, {"unknown_app": 1}), DayCounts(D2, 99, {"unknown_app": 1})),
+        {"worst_day": "2022-04-02", "unknown_app_share": 0.02},
+    ),
+    # One record a second longer than a day; exactly a day is not over.
+    "durations_over_a_day": (
+        validated(DayCounts(D1, 3, {}), durations=(100, 86_400, 86_401)),
+        validated(DayCounts(D1, 3, {}), durations=(100, 86_400, 86_400)),
+        {"records_over_a_day": 1, "share": 1 / 3, "longest_seconds": 86_401},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", RAW_CASES)
+def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name):
+    broken, clean, expected = RAW_CASES[name]
+    raw_check = check(RAW_CHECKS, name)
+    assert_fails_with(raw_check.evaluate(validated=broken), expected)
+    assert raw_check.evaluate(validated=clean).passed
+
+
+def test_a_raised_limit_lets_the_same_days_pass():
+    broken, _, _ = RAW_CASES["unknown_app_share"]
+    relaxed = validated(*broken.days, thresholds=CheckThresholds(max_unknown_app_share=0.02))
+    outcome = check(RAW_CHECKS, "unknown_app_share").evaluate(validated=relaxed)
+    assert outcome.passed
+    assert figures(outcome)["limit"] == 0.02
+
+
+@pytest.mark.parametrize(
+    ("rows", "quarantined", "trailing", "passed", "severity", "expected"),
+    [
+        pytest.param(0, {}, [10], False, None, {"empty_days": ["2022-04-08"]}, id="empty-blocks"),
+        pytest.param(
+            4,
+            {},
+            [8, 10, 12],
+            False,
+            WARN,
+            {"low_days": [{"day": "2022-04-08", "rows": 4, "trailing_median": 10}]},
+            id="low-warns",
+        ),
+        pytest.param(5, {}, [8, 10, 12], True, None, {"low_days": []}, id="half-the-median"),
+        pytest.param(11, {}, [8, 10, 12], True, None, {"low_days": []}, id="normal"),
+        pytest.param(1, {}, [], True, None, {"low_days": []}, id="no-history"),
+        # Lines that are all quarantined still make a day that is not empty.
+        pytest.param(0, {"malformed_json": 9}, [10], True, None, {"empty_days": []}, id="all-bad"),
+    ],
+)
+def test_daily_volume(rows, quarantined, trailing, passed, severity, expected):
+    before = D1 + timedelta(days=6)
+    day = before + timedelta(days=1)
+    days = validated(
+        DayCounts(before, 10, {}),
+        DayCounts(day, rows, quarantined),
+        trailing={before: [], day: trailing},
+    )
+    volume = check(RAW_CHECKS, "daily_volume")
+    outcome = volume.evaluate(validated=days)
+    assert outcome.passed is passed
+    assert {key: figures(outcome)[key] for key in expected} == expected
+    if not passed:
+        # None means the check's own severity: an empty day blocks, a low one only warns.
+        assert outcome.severity is severity
+        assert (outcome.severity or volume.severity) == (ERROR if severity is None else WARN)
+
+
+# --- daily_pivot and customer_content_stats: hand-made rows and their hand-made results --------
+
+
+def raw(day: date, contract: str, app: str, category: str, seconds: int) -> dict:
+    return {
+        "date": day,
+        "Contract": contract,
+        "Mac": "0C96E62FC55C",
+        "AppName": app,
+        "category": category,
+        "TotalDuration": seconds,
+        "_id": f"{contract}-{app}-{day:%d}",
+    }
+
+
+RAW = pa.Table.from_pylist(
+    [
+        raw(D1, "C1", "KPLUS", "Truyen Hinh", 100),
+        raw(D1, "C1", "VOD", "Phim Truyen", 50),
+        raw(D1, "C2", "SPORT", "The Thao", 30),
+        raw(D2, "C1", "CHILD", "Thieu Nhi", 20),
+        raw(D2, "C3", "RELAX", "Giai Tri", 0),
+    ],
+    schema=RAW_LOG_CONTENT,
+)
+
+
+def totals(**seconds: int) -> dict:
+    """Total_* columns, 0 unless given: totals(Phim_Truyen=50)."""
+    return {column: seconds.get(column.removeprefix("Total_"), 0) for column in TOTAL_COLUMNS}
+
+
+def pivot_row(day: date, contract: str, **seconds: int) -> dict:
+    return {"date": day, "Contract": contract, **totals(**seconds)}
+
+
+PIVOT_ROWS = [
+    pivot_row(D1, "C1", Phim_Truyen=50, Truyen_Hinh=100),
+    pivot_row(D1, "C2", The_Thao=30),
+    pivot_row(D2, "C1", Thieu_Nhi=20),
+    pivot_row(D2, "C3"),
+]
+PIVOT = pa.Table.from_pylist(PIVOT_ROWS, schema=DAILY_PIVOT)
+
+STATS_ROWS = [
+    {
+        "month": APRIL,
+        "Contract": "C1",
+        **totals(Phim_Truyen=50, Thieu_Nhi=20, Truyen_Hinh=100),
+        "Active": 2,
+        "MostWatch": "Truyen Hinh",
+        "Taste": "Phim Truyen-Thieu Nhi-Truyen Hinh",
+    },
+    {
+        "month": APRIL,
+        "Contract": "C2",
+        **totals(The_Thao=30),
+        "Active": 1,
+        "MostWatch": "The Thao",
+        "Taste": "The Thao",
+    },
+    {"month": APRIL, "Contract": "C3", **totals(), "Active": 1, "MostWatch": None, "Taste": None},
+]
+STATS = pa.Table.from_pylist(STATS_ROWS, schema=CUSTOMER_CONTENT_STATS)
+
+
+def test_hand_made_pivot_and_stats_are_what_the_engine_makes():
+    # The clean rows below are only a fair baseline if the engine agrees with them.
+    assert engine.daily_pivot(RAW).to_pylist() == PIVOT_ROWS
+    assert engine.customer_content_stats(PIVOT).to_pylist() == STATS_ROWS
+
+
+def changed(rows: list[dict], contract: str, day: date | None = None, **values) -> list[dict]:
+    """The rows with `values` set on those of `contract` (and `day`, for pivot rows)."""
+    return [
+        {**row, **values}
+        if row["Contract"] == contract and (day is None or row["date"] == day)
+        else row
+        for row in rows
+    ]
+
+
+def total(**seconds: int) -> dict:
+    return {f"Total_{category}": value for category, value in seconds.items()}
+
+
+PIVOT_BREAKS = [
+    pytest.param(
+        "one_row_per_date_contract",
+        lambda rows: [*rows, pivot_row(D1, "C2")],  # all zero: the sums still reconcile
+        {"rows": 5, "duplicate_rows": 1, "missing_contracts": 0},
+        id="repeated-date-contract",
+    ),
+    pytest.param(
+        "one_row_per_date_contract",
+        lambda rows: [*rows, pivot_row(D2, "")],
+        {"duplicate_rows": 0, "missing_contracts": 1},
+        id="empty-contract",
+    ),
+    pytest.param(
+        "non_negative_totals",
+        # Day 1 still sums to 50 s of Phim Truyen and 0 s of Thieu Nhi: only the signs are wrong.
+        lambda rows: changed(
+            changed(rows, "C1", D1, **total(Phim_Truyen=60, Thieu_Nhi=5)),
+            "C2",
+            D1,
+            **total(Phim_Truyen=-10, Thieu_Nhi=-5),
+        ),
+        {"negative_totals": 2},
+        id="two-negative-cells",
+    ),
+    pytest.param(
+        "reconciles_with_raw",
+        lambda rows: changed(rows, "C1", D2, **total(Thieu_Nhi=25)),
+        {"days": 2, "mismatched_day_categories": 1, "first_mismatched_day": "2022-04-02"},
+        id="one-total-off",
+    ),
+    pytest.param(
+        "reconciles_with_raw",
+        # Raw day 1 has Phim Truyen, The Thao and Truyen Hinh seconds; the pivot has nothing.
+        lambda rows: [row for row in rows if row["date"] != D1],
+        {"days": 2, "mismatched_day_categories": 3, "first_mismatched_day": "2022-04-01"},
+        id="day-missing",
+    ),
+]
+
+
+def test_clean_pivot_passes_every_pivot_check():
+    for pivot_check in PIVOT_CHECKS:
+        outcome = pivot_check.evaluate(daily_pivot=PIVOT, raw_log_content=RAW)
+        assert outcome.passed, (pivot_check.name, outcome.metadata)
+
+
+@pytest.mark.parametrize(("name", "change", "expected"), PIVOT_BREAKS)
+def test_pivot_check_fails_on_broken_rows(name, change, expected):
+    broken = pa.Table.from_pylist(change(PIVOT_ROWS), schema=DAILY_PIVOT)
+    for pivot_check in PIVOT_CHECKS:
+        outcome = pivot_check.evaluate(daily_pivot=broken, raw_log_content=RAW)
+        if pivot_check.name == name:
+            assert_fails_with(outcome, expected)
+        else:  # each break breaks exactly its own rule
+            assert outcome.passed, (pivot_check.name, outcome.metadata)
+
+
+STATS_BREAKS = [
+    pytest.param(
+        "contracts_unique",
+        lambda rows: [*rows, rows[2]],  # C3 twice; its totals are 0, so they still match
+        {"rows": 4, "duplicate_contracts": 1, "missing_contracts": 0},
+        id="repeated-contract",
+    ),
+    pytest.param(
+        "contracts_unique",
+        lambda rows: [*rows, {**rows[2], "Contract": ""}],
+        {"duplicate_contracts": 0, "missing_contracts": 1},
+        id="empty-contract",
+    ),
+    pytest.param(
+        "active_days_in_month",
+        lambda rows: changed(rows, "C2", Active=31),  # April has 30 days
+        {"outside_1_to_days_in_month": 1, "max_active": 31},
+        id="31-days-in-april",
+    ),
+    pytest.param(
+        "active_days_in_month",
+        lambda rows: changed(rows, "C3", Active=0),
+        {"outside_1_to_days_in_month": 1, "min_active": 0},
+        id="never-active",
+    ),
+    pytest.param(
+        "most_watch_and_taste_consistent",
+        lambda rows: changed(rows, "C1", MostWatch="Phim Truyen"),  # 50 s < 100 s Truyen Hinh
+        {"most_watch_inconsistent": 1, "taste_inconsistent": 0},
+        id="most-watch-not-largest",
+    ),
+    pytest.param(
+        "most_watch_and_taste_consistent",
+        lambda rows: changed(rows, "C2", MostWatch=None),
+        {"most_watch_inconsistent": 1, "taste_inconsistent": 0},
+        id="most-watch-missing",
+    ),
+    pytest.param(
+        "most_watch_and_taste_consistent",
+        lambda rows: changed(rows, "C3", MostWatch="Giai Tri"),  # nothing watched
+        {"most_watch_inconsistent": 1, "taste_inconsistent": 0},
+        id="most-watch-of-nothing",
+    ),
+    pytest.param(
+        "most_watch_and_taste_consistent",
+        lambda rows: changed(rows, "C2", MostWatch="Sports"),  # no such category
+        {"most_watch_inconsistent": 1, "taste_inconsistent": 0},
+        id="most-watch-not-a-category",
+    ),
+    pytest.param(
+        "most_watch_and_taste_consistent",
+        lambda rows: changed(rows, "C1", Taste="Truyen Hinh"),
+        {"most_watch_inconsistent": 0, "taste_inconsistent": 1},
+        id="taste-missing-categories",
+    ),
+    pytest.param(
+        "most_watch_and_taste_consistent",
+        lambda rows: changed(rows, "C2", Taste="Giai Tri-The Thao"),  # 0 s of Giai Tri
+        {"most_watch_inconsistent": 0, "taste_inconsistent": 1},
+        id="taste-unwatched-category",
+    ),
+    pytest.param(
+        "most_watch_and_taste_consistent",
+        lambda rows: changed(rows, "C2", Taste="The Thao-Sports"),  # no such category
+        {"most_watch_inconsistent": 0, "taste_inconsistent": 1},
+        id="taste-not-a-category",
+    ),
+    pytest.param(
+        "totals_match_daily_pivots",
+        lambda rows: changed(rows, "C2", **total(The_Thao=40)),  # still C2's largest and only
+        {"differing_totals": {"Total_The_Thao": {"profiles": 40, "daily_pivots": 30}}},
+        id="one-total-off",
+    ),
+]
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    return connect_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+
+
+def evaluate_stats(stats_check: Check, stats: pa.Table, warehouse) -> Outcome:
+    # The keyword arguments customer_content_stats hands to its checks.
+    return stats_check.evaluate(
+        customer_content_stats=stats, daily_pivot=PIVOT, warehouse=warehouse
+    )
+
+
+def test_clean_stats_pass_every_stats_check(warehouse):
+    for stats_check in STATS_CHECKS:
+        outcome = evaluate_stats(stats_check, STATS, warehouse)
+        assert outcome.passed, (stats_check.name, outcome.metadata)
+
+
+@pytest.mark.parametrize(("name", "change", "expected"), STATS_BREAKS)
+def test_stats_check_fails_on_broken_rows(name, change, expected, warehouse):
+    broken = pa.Table.from_pylist(change(STATS_ROWS), schema=CUSTOMER_CONTENT_STATS)
+    for stats_check in STATS_CHECKS:
+        outcome = evaluate_stats(stats_check, broken, warehouse)
+        if stats_check.name == name:
+            assert_fails_with(outcome, expected)
+        else:
+            assert outcome.passed, (stats_check.name, outcome.metadata)
+
+
+def test_active_may_reach_the_last_day_of_the_month(warehouse):
+    stats = pa.Table.from_pylist(
+        changed(STATS_ROWS, "C2", Active=30), schema=CUSTOMER_CONTENT_STATS
+    )
+    assert evaluate_stats(check(STATS_CHECKS, "active_days_in_month"), stats, warehouse).passed
+
+
+def _reordered(schema: pa.Schema) -> pa.Schema:
+    names = schema.names
+    i, j = names.index("MostWatch"), names.index("Taste")
+    fields = list(schema)
+    fields[i], fields[j] = fields[j], fields[i]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _renamed(schema: pa.Schema) -> pa.Schema:
+    i = schema.get_field_index("Taste")
+    return schema.set(i, schema.field(i).with_name("Tastes"))
+
+
+@pytest.mark.parametrize(
+    ("table_schema", "expected"),
+    [
+        pytest.param(None, {"exists": False}, id="no-table-yet"),
+        pytest.param(CUSTOMER_CONTENT_STATS, {"missing_in_warehouse": []}, id="same-columns"),
+        pytest.param(
+            CUSTOMER_CONTENT_STATS.append(pa.field("Region", pa.string())),
+            {"missing_in_warehouse": [], "unexpected_in_warehouse": ["Region"]},
+            id="extra-column",
+        ),
+        pytest.param(
+            CUSTOMER_CONTENT_STATS.remove(CUSTOMER_CONTENT_STATS.get_field_index("Taste")),
+            {"missing_in_warehouse": ["Taste"], "unexpected_in_warehouse": []},
+            id="missing-column",
+        ),
+        pytest.param(
+            _renamed(CUSTOMER_CONTENT_STATS),
+            {"missing_in_warehouse": ["Taste"], "unexpected_in_warehouse": ["Tastes"]},
+            id="renamed-column",
+        ),
+        pytest.param(
+            _reordered(CUSTOMER_CONTENT_STATS),
+            {"missing_in_warehouse": [], "unexpected_in_warehouse": [], "order_differs": True},
+            id="reordered-columns",
+        ),
+    ],
+)
+def test_warehouse_schema(table_schema, expected, warehouse):
+    if table_schema is not None:
+        warehouse.replace("customer_content_stats", table_schema.empty_table(), None)
+    outcome = evaluate_stats(check(STATS_CHECKS, "warehouse_schema"), STATS, warehouse)
+    passes = table_schema is None or table_schema.names == CUSTOMER_CONTENT_STATS.names
+    assert outcome.passed is passes
+    assert figures(outcome)["table"] == "customer_content_stats"
+    assert {key: figures(outcome)[key] for key in expected} == expected
+
+
+def test_every_check_has_a_case():
+    tested = {
+        *RAW_CASES,
+        "daily_volume",
+        *(case.values[0] for case in [*PIVOT_BREAKS, *STATS_BREAKS]),
+        "warehouse_schema",
+    }
+    assert tested == {c.name for c in [*RAW_CHECKS, *PIVOT_CHECKS, *STATS_CHECKS]}
+
+
+# --- a blocking failure through Dagster --------------------------------------------------------
+
+APRIL_DAYS = [APRIL + timedelta(days=offset) for offset in range(30)]
+
+
+def _write_april(project) -> None:
+    """Two contracts on the 1st; on each other day one zero-second record of contract FILL, so
+    that no day is empty (an empty day blocks raw_log_content)."""
+    for day in APRIL_DAYS:
+        lines = [content_line(f"f{day:%d}", "FILL", "KPLUS", 0)]
+        if day == APRIL:
+            lines = [content_line("a1", "C1", "KPLUS", 100), content_line("a2", "C2", "SPORT", 30)]
+        project.write_content_day(day, lines)
+
+
+def _warehouse_rows(project) -> list[tuple]:
+    table = connect_warehouse(project.settings.warehouse_url).read("customer_content_stats", None)
+    return sorted(tuple(row.values()) for row in table.to_pylist())
+
+
+def test_blocking_stats_check_keeps_last_good_month(project, instance, monkeypatch):
+    readers = []
+
+    # Stands for whatever reads the month's profiles after they are stored.
+    @dg.asset(partitions_def=content_monthly, deps=[customer_content_stats])
+    def profiles_reader():
+        readers.append("ran")
+
+    def materialize_month():
+        return dg.materialize(
+            [raw_log_content, daily_pivot, customer_content_stats, profiles_reader],
+            resources=project.resources(),
+            instance=instance,
+            partition_key="2022-04-01",
+            selection=[customer_content_stats, profiles_reader],
+            raise_on_error=False,
+        )
+
+    _write_april(project)
+    days = dg.materialize(
+        [raw_log_content, daily_pivot],
+        resources=project.resources(),
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "2022-04-01",
+            "dagster/asset_partition_range_end": "2022-04-30",
+        },
+    )
+    assert days.success
+    assert materialize_month().success
+    assert readers == ["ran"]
+    stored = _warehouse_rows(project)
+    zeros = (0, 0, 0, 0, 0)
+    assert stored == [
+        (APRIL, "C1", *zeros[:4], 100, 1, "Truyen Hinh", "Truyen Hinh"),
+        (APRIL, "C2", 0, 0, 30, 0, 0, 1, "The Thao", "The Thao"),
+        (APRIL, "FILL", *zeros, 29, None, None),
+    ]
+    csv = project.root / "exports" / "customer_content_stats" / "2022-04-01.csv"
+    exported = csv.read_bytes()
+
+    # An engine that counts 31 days for FILL in April. A duplicated contract would also be
+    # refused by the warehouse's primary key; an impossible Active is refused by the check only.
+    real = engine.customer_content_stats
+
+    def miscounting(daily):
+        return pa.Table.from_pylist(
+            changed(real(daily).to_pylist(), "FILL", Active=31), schema=CUSTOMER_CONTENT_STATS
+        )
+
+    monkeypatch.setattr(engine, "customer_content_stats", miscounting)
+    result = materialize_month()
+
+    assert not result.success
+    assert result.get_failed_step_keys() == {"customer_content_stats"}
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {c.name for c in STATS_CHECKS}
+    failed = evaluations["active_days_in_month"]
+    assert (failed.passed, failed.severity) == (False, ERROR)
+    assert failed.metadata["outside_1_to_days_in_month"].value == 1
+    assert failed.metadata["max_active"].value == 31
+    assert [name for name, e in evaluations.items() if not e.passed] == ["active_days_in_month"]
+
+    assert result.asset_materializations_for_node("customer_content_stats") == []
+    assert _warehouse_rows(project) == stored
+    assert csv.read_bytes() == exported
+    assert readers == ["ran"]  # not a second time
+    assert result.is_node_untouched("profiles_reader")  # abandoned: never started

@@ -1,0 +1,366 @@
+"""The checks of the search-log chain: each rule broken by a few hand-made rows, then the same
+rows made clean. Every expected figure is worked out by hand from the rows next to it."""
+
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pytest
+
+from customer_analytics.defs.search.checks import (
+    CATEGORY_CHECKS,
+    RAW_CHECKS,
+    STATS_CHECKS,
+    TOP_KEYWORD_CHECKS,
+)
+from customer_analytics.io_managers.warehouse import connect_warehouse
+from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
+from customer_analytics.lib.validated_days import DayCounts, ValidatedDays
+from customer_analytics.rules.schemas import (
+    CUSTOMER_SEARCH_STATS,
+    KEYWORD_CATEGORY,
+    MONTHLY_TOP_KEYWORD,
+    RAW_LOG_SEARCH,
+    SEARCH_QUARANTINE,
+)
+
+JUNE = date(2022, 6, 1)
+D1, D2 = JUNE, date(2022, 6, 2)
+
+
+def check(checks: list[Check], name: str) -> Check:
+    (found,) = [c for c in checks if c.name == name]
+    return found
+
+
+def figures(outcome: Outcome) -> dict:
+    return {key: getattr(value, "value", value) for key, value in outcome.metadata.items()}
+
+
+def assert_fails_with(outcome: Outcome, expected: dict) -> None:
+    assert not outcome.passed
+    assert {key: figures(outcome)[key] for key in expected} == expected
+
+
+# --- raw checks --------------------------------------------------------------------------------
+
+
+def validated(
+    *days: DayCounts, user_ids: tuple[str, ...] = (), trailing: dict | None = None
+) -> ValidatedDays:
+    """Days with the given counts; `user_ids` become the valid searches of the first day."""
+    valid = pa.Table.from_pylist(
+        [
+            {
+                "date": days[0].day,
+                "eventID": f"e{n}",
+                "datetime": datetime(2022, 6, 1, 20, 15),
+                "user_id": user_id,
+                "keyword": "one piece",
+                "raw_keyword": "One Piece",
+                "platform": "smarttv-sony",
+                "proxy_isp": "vnpt",
+                "networkType": "wifi",
+            }
+            for n, user_id in enumerate(user_ids)
+        ],
+        schema=RAW_LOG_SEARCH,
+    )
+    return ValidatedDays(
+        days=list(days),
+        valid=valid,
+        quarantine=SEARCH_QUARANTINE.empty_table(),
+        trailing_rows=trailing or {counts.day: [] for counts in days},
+        thresholds=CheckThresholds(),
+    )
+
+
+RAW_CASES = {
+    # A blank and a space-only id among four valid searches; leading zeros are an id.
+    "user_ids_present": (
+        validated(DayCounts(D1, 4, {}), user_ids=("0012", "", "  ", "7")),
+        validated(DayCounts(D1, 4, {}), user_ids=("0012", "12", "8", "7")),
+        {"valid_rows_without_user": 2},
+    ),
+    # 10 voice searches of 100 rows on the 2nd (limit 0.02); clean: 2 of 100, the limit.
+    "quarantine_share": (
+        validated(DayCounts(D1, 100, {}), DayCounts(D2, 90, {"voice_search": 10})),
+        validated(DayCounts(D1, 100, {}), DayCounts(D2, 98, {"voice_search": 2})),
+        {
+            "over_limit": [{"day": "2022-06-02", "reason": "voice_search", "share": 0.1}],
+            "share_by_reason": {
+                "invalid_user_id": 0.0,
+                "not_search_action": 0.0,
+                "empty_keyword": 0.0,
+                "voice_search": 0.05,  # 10 of 200 rows
+                "duplicate_event": 0.0,
+            },
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", RAW_CASES)
+def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name):
+    broken, clean, expected = RAW_CASES[name]
+    raw_check = check(RAW_CHECKS, name)
+    assert_fails_with(raw_check.evaluate(validated=broken), expected)
+    assert raw_check.evaluate(validated=clean).passed
+
+
+@pytest.mark.parametrize(
+    ("rows", "trailing", "severity", "expected"),
+    [
+        pytest.param(0, [50], ERROR, {"empty_days": ["2022-06-02"]}, id="empty-blocks"),
+        pytest.param(
+            20,
+            [50, 40],  # median 45, half of it 22.5
+            WARN,
+            {"low_days": [{"day": "2022-06-02", "rows": 20, "trailing_median": 45}]},
+            id="low-warns",
+        ),
+        pytest.param(23, [50, 40], None, {"low_days": []}, id="normal"),
+        pytest.param(1, [], None, {"low_days": []}, id="no-history"),
+    ],
+)
+def test_daily_volume(rows, trailing, severity, expected):
+    volume = check(RAW_CHECKS, "daily_volume")
+    days = validated(
+        DayCounts(D1, 50, {}), DayCounts(D2, rows, {}), trailing={D1: [], D2: trailing}
+    )
+    outcome = volume.evaluate(validated=days)
+    assert outcome.passed is (severity is None)
+    assert {key: figures(outcome)[key] for key in expected} == expected
+    if severity is not None:
+        assert (outcome.severity or volume.severity) == severity
+
+
+# --- monthly_top_keyword -----------------------------------------------------------------------
+
+
+def top(user_id: str, keyword: str) -> dict:
+    return {
+        "month": JUNE,
+        "user_id": user_id,
+        "keyword": keyword,
+        "search_count": 2,
+        "total_searches": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [top("0012", "one piece"), top("12", "conan"), top("0012", "conan")],
+            {"rows": 3, "duplicate_users": 1},
+            id="two-top-keywords-for-a-user",
+        ),
+        # "0012" and "12" are two users.
+        pytest.param([top("0012", "one piece"), top("12", "conan")], None, id="clean"),
+    ],
+)
+def test_one_top_keyword_per_user(rows, expected):
+    table = pa.Table.from_pylist(rows, schema=MONTHLY_TOP_KEYWORD)
+    outcome = check(TOP_KEYWORD_CHECKS, "one_top_keyword_per_user").evaluate(
+        monthly_top_keyword=table
+    )
+    if expected is None:
+        assert outcome.passed
+    else:
+        assert_fails_with(outcome, expected)
+
+
+# --- keyword_category --------------------------------------------------------------------------
+
+KEYWORDS = pa.array(["one piece", "conan", "bong da", "thoi su"])
+
+
+def categories(*pairs: tuple[str, str]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "keyword": keyword,
+                "category": category,
+                "source": "rules",
+                "model": "lexicon-1",
+                "classified_at": datetime(2022, 7, 1, tzinfo=UTC),
+            }
+            for keyword, category in pairs
+        ],
+        schema=KEYWORD_CATEGORY,
+    )
+
+
+CLEAN = [("one piece", "Animation"), ("conan", "Animation"), ("bong da", "Sports")]
+CLEAN_CATEGORIES = categories(*CLEAN, ("thoi su", "News"))
+
+
+def evaluate_category_check(name: str, table: pa.Table, thresholds=None) -> Outcome:
+    # The keyword arguments keyword_category hands to its checks.
+    return check(CATEGORY_CHECKS, name).evaluate(
+        keywords=KEYWORDS, categories=table, thresholds=thresholds or CheckThresholds()
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        pytest.param(
+            categories(*CLEAN),
+            {"unclassified_keywords": 1, "off_list_categories": 0},
+            id="keyword-without-category",
+        ),
+        pytest.param(
+            categories(*CLEAN, ("thoi su", "Current Affairs")),
+            {"unclassified_keywords": 0, "off_list_categories": 1},
+            id="category-off-the-list",
+        ),
+    ],
+)
+def test_categories_valid(table, expected):
+    assert_fails_with(evaluate_category_check("categories_valid", table), expected)
+    assert evaluate_category_check("categories_valid", CLEAN_CATEGORIES).passed
+
+
+@pytest.mark.parametrize(
+    ("table", "thresholds", "passed", "share"),
+    [
+        pytest.param(
+            categories(*CLEAN[:2], ("bong da", "Other"), ("thoi su", "Other")),
+            CheckThresholds(),
+            False,
+            0.5,
+            id="half-other",
+        ),
+        pytest.param(
+            categories(*CLEAN[:2], ("bong da", "Other"), ("thoi su", "Other")),
+            CheckThresholds(max_other_share=0.5),
+            True,
+            0.5,
+            id="half-other-with-a-raised-limit",
+        ),
+        pytest.param(
+            categories(*CLEAN, ("thoi su", "Other")), CheckThresholds(), True, 0.25, id="a-quarter"
+        ),
+    ],
+)
+def test_other_share(table, thresholds, passed, share):
+    outcome = evaluate_category_check("other_share", table, thresholds)
+    assert outcome.passed is passed
+    assert figures(outcome)["other_share"] == share
+
+
+def test_clean_categories_pass_every_category_check():
+    for category_check in CATEGORY_CHECKS:
+        outcome = category_check.evaluate(
+            keywords=KEYWORDS, categories=CLEAN_CATEGORIES, thresholds=CheckThresholds()
+        )
+        assert outcome.passed, (category_check.name, outcome.metadata)
+
+
+# --- customer_search_stats ---------------------------------------------------------------------
+
+
+def stats_row(user_id, prev, cur, taste) -> dict:
+    """`prev` and `cur` are (keyword, category) or None."""
+    keyword_prev, category_prev = prev or (None, None)
+    keyword_cur, category_cur = cur or (None, None)
+    return {
+        "month": JUNE,
+        "user_id": user_id,
+        "keyword_prev": keyword_prev,
+        "category_prev": category_prev,
+        "keyword_cur": keyword_cur,
+        "category_cur": category_cur,
+        "taste": taste,
+    }
+
+
+STATS_ROWS = [
+    stats_row("u1", ("conan", "Animation"), ("one piece", "Animation"), "Unchanged"),
+    stats_row("u2", ("conan", "Animation"), ("bong da", "Sports"), "Changed"),
+    stats_row("u3", None, ("thoi su", "News"), "New"),
+    stats_row("u4", ("bong da", "Sports"), None, "Churned"),
+]
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    return connect_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+
+
+def evaluate_stats(stats_check: Check, rows: list[dict], warehouse) -> Outcome:
+    table = pa.Table.from_pylist(rows, schema=CUSTOMER_SEARCH_STATS)
+    return stats_check.evaluate(customer_search_stats=table, warehouse=warehouse)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [*STATS_ROWS[:1], {**STATS_ROWS[1], "taste": "Unchanged"}, *STATS_ROWS[2:]],
+            {"inconsistent": 1, "duplicate_users": 0},
+            id="changed-called-unchanged",
+        ),
+        pytest.param(
+            [*STATS_ROWS[:3], {**STATS_ROWS[3], "taste": None}],
+            {"inconsistent": 1, "duplicate_users": 0},
+            id="no-taste",
+        ),
+        pytest.param(
+            [*STATS_ROWS, {**STATS_ROWS[0], "keyword_cur": "conan"}],
+            {"inconsistent": 0, "duplicate_users": 1},
+            id="user-twice",
+        ),
+    ],
+)
+def test_taste_consistent(rows, expected, warehouse):
+    taste = check(STATS_CHECKS, "taste_consistent")
+    assert_fails_with(evaluate_stats(taste, rows, warehouse), expected)
+
+
+def test_clean_stats_pass_every_stats_check(warehouse):
+    for stats_check in STATS_CHECKS:
+        outcome = evaluate_stats(stats_check, STATS_ROWS, warehouse)
+        assert outcome.passed, (stats_check.name, outcome.metadata)
+
+
+@pytest.mark.parametrize(
+    ("table_schema", "expected"),
+    [
+        pytest.param(CUSTOMER_SEARCH_STATS, None, id="same-columns"),
+        pytest.param(
+            # A warehouse table still carrying a column the asset no longer writes.
+            CUSTOMER_SEARCH_STATS.append(pa.field("keyword_prev2", pa.string())),
+            {"missing_in_warehouse": [], "unexpected_in_warehouse": ["keyword_prev2"]},
+            id="extra-column",
+        ),
+        pytest.param(
+            CUSTOMER_SEARCH_STATS.remove(CUSTOMER_SEARCH_STATS.get_field_index("taste")),
+            {"missing_in_warehouse": ["taste"], "unexpected_in_warehouse": []},
+            id="missing-column",
+        ),
+    ],
+)
+def test_warehouse_schema(table_schema, expected, warehouse):
+    warehouse.replace("customer_search_stats", table_schema.empty_table(), None)
+    outcome = evaluate_stats(check(STATS_CHECKS, "warehouse_schema"), STATS_ROWS, warehouse)
+    assert figures(outcome)["table"] == "customer_search_stats"
+    if expected is None:
+        assert outcome.passed
+    else:
+        assert_fails_with(outcome, expected)
+
+
+def test_every_check_has_a_case():
+    tested = {
+        *RAW_CASES,
+        "daily_volume",
+        "one_top_keyword_per_user",
+        "categories_valid",
+        "other_share",
+        "taste_consistent",
+        "warehouse_schema",
+    }
+    lists = [RAW_CHECKS, TOP_KEYWORD_CHECKS, CATEGORY_CHECKS, STATS_CHECKS]
+    assert tested == {c.name for checks in lists for c in checks}
