@@ -3,6 +3,7 @@
     python -m customer_analytics_tests.bench                        # 3 days at 1.6 M lines
     python -m customer_analytics_tests.bench --days 30              # a real month (minutes, GBs)
     python -m customer_analytics_tests.bench --lines-per-day 100000 # a quick look
+    python -m customer_analytics_tests.bench --mysql-url ''         # skip the MySQL load
 
 Prints, per step, wall time, throughput and the peak resident memory of the process that ran it.
 """
@@ -101,6 +102,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--lines-per-day", type=int, default=1_600_000)
+    parser.add_argument(
+        "--mysql-url",
+        default="mysql+pymysql://root@127.0.0.1:3306/test",
+        help="database for the MySQL load figures (tables of its own, dropped after)",
+    )
+    parser.add_argument("--mysql-rows", type=int, default=1_000_000)
     args = parser.parse_args(argv)
 
     root = BENCH_ROOT / f"{args.days}x{args.lines_per_day}"
@@ -138,6 +145,12 @@ def main(argv: list[str] | None = None) -> None:
         "daily_pivot", lambda: _materialize("daily_pivot", "dagster/row_count", **day_range), "rows"
     )
     measure("customer_content_stats + warehouse", lambda: _monthly_profiles(first, last), "rows")
+    if args.mysql_url:
+        from customer_analytics_tests.bench.warehouse_load import measure_mysql_load
+
+        print(f"MySQL load of {args.mysql_rows:,} customer_content_stats rows:", flush=True)
+        for label, rows_per_second in measure_mysql_load(args.mysql_url, args.mysql_rows):
+            print(f"  {label:<48} {rows_per_second:>10,.0f} rows/s", flush=True)
 
 
 if __name__ == "__main__":

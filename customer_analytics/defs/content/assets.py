@@ -158,7 +158,9 @@ def customer_content_stats(
             "csv": dg.MetadataValue.path(csv_path),
             "dagster/column_lineage": STATS_LINEAGE,
             "most_watch": dg.MetadataValue.json(value_counts(stats, "MostWatch")),
-            "active_days_median": pc.approximate_median(stats["Active"]).as_py()
+            "active_days_median": pc.quantile(stats["Active"], 0.5, interpolation="lower")[
+                0
+            ].as_py()
             if stats.num_rows
             else 0,
         },
