@@ -13,8 +13,9 @@ import pytest
 from customer_analytics.definitions import build_resources
 from customer_analytics.lib.storage import Location
 from customer_analytics.settings import Settings
+from customer_analytics_tests.fixtures.mysql import drop_tables
 
-pytest_plugins = ["customer_analytics_tests.fixtures.s3"]
+pytest_plugins = ["customer_analytics_tests.fixtures.mysql", "customer_analytics_tests.fixtures.s3"]
 
 
 def content_line(_id: str, contract: str | None, app: str, duration: object) -> str:
@@ -104,10 +105,12 @@ def project(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project
         }
     else:
         root = request.getfixturevalue("s3_root")
+        warehouse = request.getfixturevalue("mysql_url")
+        drop_tables(warehouse)
         env |= {
             "RAW_DATA_URI": f"{root}/raw",
             "LAKE_URI": f"{root}/lake",
-            "WAREHOUSE_URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
+            "WAREHOUSE_URL": warehouse,
         }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

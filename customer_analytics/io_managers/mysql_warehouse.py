@@ -7,6 +7,7 @@ than INSERTs; where the server or the client refuses local files, multi-row INSE
 """
 
 import functools
+import itertools
 import logging
 import tempfile
 import time
@@ -51,6 +52,8 @@ TSV_CHUNK_ROWS = 100_000
 READ_CHUNK_ROWS = 50_000
 RETRIES = 3
 BACKOFF_SECONDS = 0.5
+# Longer than InnoDB's default lock wait (50 s), during which the server may stop reading.
+WRITE_TIMEOUT_SECONDS = 60
 
 # LOAD DATA LOCAL refused by the server or the client (MySQL 5, MySQL 8, MariaDB).
 LOCAL_INFILE_REFUSED = {1148, 3948, 4166}
@@ -122,12 +125,17 @@ def create_table_sql(table: str, schema: pa.Schema) -> str:
     )
 
 
-def _naive_utc(rows: pa.Table) -> pa.Table:
-    """DATETIME has no time zone: zone-aware timestamps are stored as their UTC wall time."""
+def _storable(rows: pa.Table) -> pa.Table:
+    """The rows in primary-key order, zone-aware timestamps as their UTC wall time (DATETIME
+    has no zone). InnoDB keeps a table in key order: rows that come in that order are appended,
+    in random order they split pages all over the index (13 times slower for 1 M profiles)."""
     for index, field in enumerate(rows.schema):
         if pa.types.is_timestamp(field.type) and field.type.tz:
             naive = pa.timestamp(field.type.unit)
             rows = rows.set_column(index, field.with_type(naive), rows.column(index).cast(naive))
+    if key := _key(rows.schema):
+        # Arrow orders strings by code point, as the utf8mb4_bin collation does.
+        rows = rows.sort_by([(column, "ascending") for column in key])
     return rows
 
 
@@ -198,9 +206,11 @@ def _engine(url: str) -> sa.Engine:
         # (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) changes what the statements below mean.
         "sql_mode": "TRADITIONAL",
     }
-    # The bulk path needs the client's consent too; `?local_infile=0` in the URL withholds it.
-    if "local_infile" not in parsed.query:
-        connect_args["local_infile"] = True
+    # Defaults that the URL's query may override. The bulk path needs the client's consent
+    # (`?local_infile=0` withholds it). A killed or vanished server stops reading an upload
+    # without closing the socket: without a write timeout the client waits minutes for TCP.
+    defaults = {"local_infile": True, "write_timeout": WRITE_TIMEOUT_SECONDS}
+    connect_args |= {name: value for name, value in defaults.items() if name not in parsed.query}
     return sa.create_engine(
         parsed, pool_pre_ping=True, isolation_level="REPEATABLE READ", connect_args=connect_args
     )
@@ -215,12 +225,12 @@ class MySQLWarehouse:
     def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
         """Runs `attempt` again when the connection is lost: a transaction that did not commit
         was rolled back, and a replace or upsert that did gives the same rows a second time."""
-        for retry in range(self.retries + 1):
+        for retry in itertools.count():
             try:
                 return attempt()
             except Exception as error:
                 cause = _transient_cause(error)
-                if cause is None or retry == self.retries:
+                if cause is None or retry >= self.retries:
                     raise
                 delay = BACKOFF_SECONDS * 2**retry
                 log.warning(
@@ -233,7 +243,6 @@ class MySQLWarehouse:
                     delay,
                 )
                 time.sleep(delay)
-        raise AssertionError("unreachable")
 
     def _stored_types(self, conn: sa.Connection, table: str) -> dict[str, tuple[str, bool]]:
         """Column → (MySQL type, nullable) of the table, in column order; empty if it is absent."""
@@ -276,7 +285,8 @@ class MySQLWarehouse:
     def _executemany(conn: sa.Connection, sql: str, rows: pa.Table) -> None:
         for batch in rows.to_batches(max_chunksize=INSERT_BATCH_ROWS):
             if batch.num_rows:
-                conn.exec_driver_sql(sql, list(zip(*(c.to_pylist() for c in batch.columns))))
+                values = zip(*(column.to_pylist() for column in batch.columns), strict=True)
+                conn.exec_driver_sql(sql, list(values))
 
     def _load_data(self, conn: sa.Connection, table: str, rows: pa.Table, tsv: Path) -> None:
         columns = ", ".join(map(quoted, rows.column_names))
@@ -315,7 +325,7 @@ class MySQLWarehouse:
         self._executemany(conn, _insert_sql(table, rows.column_names), rows)
 
     def replace(self, table: str, rows: pa.Table, window) -> None:
-        rows = _naive_utc(rows)
+        rows = _storable(rows)
         where, parameters = _window_clause(window)
         # DELETE, not TRUNCATE: TRUNCATE commits at once and would show readers an empty table.
         delete = f"DELETE FROM {quoted(table)}{where}"
@@ -332,7 +342,7 @@ class MySQLWarehouse:
             self._write(f"Replacing {table}{where % parameters}", table, rows, work)
 
     def upsert(self, table: str, rows: pa.Table) -> None:
-        rows = _naive_utc(rows)
+        rows = _storable(rows)
         key = _key(rows.schema)
         # A table of key columns only has nothing to update: `k = VALUES(k)` changes nothing.
         updated = [name for name in rows.column_names if name not in key] or key[:1]
@@ -362,7 +372,9 @@ class MySQLWarehouse:
                     pa.RecordBatch.from_arrays(
                         [
                             pa.array(values, type=field.type)
-                            for values, field in zip(zip(*chunk), result_schema, strict=True)
+                            for values, field in zip(
+                                zip(*chunk, strict=True), result_schema, strict=True
+                            )
                         ],
                         schema=result_schema,
                     )
@@ -371,6 +383,13 @@ class MySQLWarehouse:
             return pa.Table.from_batches(batches, schema=result_schema)
 
         return self._retrying(f"Reading {table}", attempt)
+
+    def columns(self, table: str) -> list[str] | None:
+        def attempt() -> list[str] | None:
+            with self.engine.connect() as conn:
+                return list(self._stored_types(conn, table)) or None
+
+        return self._retrying(f"Listing the columns of {table}", attempt)
 
     def _stored_schema(self, conn: sa.Connection, table: str) -> pa.Schema:
         stored = self._stored_types(conn, table)

@@ -56,12 +56,14 @@ class LandingZone(dg.ConfigurableResource):
             missing = [column for column in columns if column not in table.column_names]
             if missing:
                 raise dg.Failure(
-                    f"{self.location.describe(part)} lacks the column(s) {', '.join(missing)}"
+                    f"{self.location.describe(part)} lacks the column(s) {', '.join(missing)}",
+                    allow_retries=False,
                 )
             tables.append(table.select(list(columns)))
         if not tables:
             raise dg.Failure(
-                f"No part-*.parquet file in {self.location.describe(self.search_folder(day))}"
+                f"No part-*.parquet file in {self.location.describe(self.search_folder(day))}",
+                allow_retries=False,
             )
         events = pa.concat_tables(tables, promote_options="permissive")
         return events.append_column(

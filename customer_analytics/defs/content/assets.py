@@ -80,7 +80,10 @@ def raw_log_content(
     days = [partition_date(key) for key in context.partition_keys]
     missing = landing.missing([landing.content_file(day) for day in days])
     if missing:
-        raise dg.Failure(f"{len(missing)} viewing-log file(s) missing: {', '.join(missing)}")
+        raise dg.Failure(
+            f"{len(missing)} viewing-log file(s) missing: {', '.join(missing)}",
+            allow_retries=False,
+        )
     yield from validated_days(
         context,
         days,

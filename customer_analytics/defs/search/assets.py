@@ -86,7 +86,10 @@ def raw_log_search(
     days = [partition_date(key) for key in context.partition_keys]
     missing = landing.missing([landing.search_folder(day) for day in days])
     if missing:
-        raise dg.Failure(f"{len(missing)} search-log folder(s) missing: {', '.join(missing)}")
+        raise dg.Failure(
+            f"{len(missing)} search-log folder(s) missing: {', '.join(missing)}",
+            allow_retries=False,
+        )
     yield from validated_days(
         context,
         days,
@@ -232,7 +235,8 @@ def customer_search_stats(
     if unclassified:
         raise dg.Failure(
             f"{unclassified:,} top keywords have no category yet: materialize keyword_category "
-            f"for {month:%Y-%m} and the month before first"
+            f"for {month:%Y-%m} and the month before first",
+            allow_retries=False,
         )
     yield from run_checks(
         context,
