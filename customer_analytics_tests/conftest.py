@@ -13,7 +13,6 @@ import pytest
 from customer_analytics.definitions import build_resources
 from customer_analytics.lib.storage import Location
 from customer_analytics.settings import Settings
-from customer_analytics_tests.fixtures.mysql import drop_tables
 
 pytest_plugins = ["customer_analytics_tests.fixtures.mysql", "customer_analytics_tests.fixtures.s3"]
 
@@ -105,8 +104,7 @@ def project(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project
         }
     else:
         root = request.getfixturevalue("s3_root")
-        warehouse = request.getfixturevalue("mysql_url")
-        drop_tables(warehouse)
+        warehouse = request.getfixturevalue("empty_mysql_url")
         env |= {
             "RAW_DATA_URI": f"{root}/raw",
             "LAKE_URI": f"{root}/lake",
