@@ -12,6 +12,7 @@ import pytest
 
 from customer_analytics.definitions import build_resources
 from customer_analytics.lib.storage import Location
+from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.settings import Settings
 
 pytest_plugins = ["customer_analytics_tests.fixtures.mysql", "customer_analytics_tests.fixtures.s3"]
@@ -27,25 +28,6 @@ def content_line(_id: str, contract: str | None, app: str, duration: object) -> 
     }
     hit = {"_index": "history", "_type": app.lower(), "_id": _id, "_score": 0, "_source": source}
     return json.dumps(hit)
-
-
-SEARCH_SCHEMA = pa.schema(
-    [
-        (name, pa.string())
-        for name in (
-            "eventID",
-            "datetime",
-            "user_id",
-            "keyword",
-            "category",
-            "proxy_isp",
-            "platform",
-            "networkType",
-            "action",
-        )
-    ]
-    + [("userPlansMap", pa.list_(pa.string()))]
-)
 
 
 @dataclass
@@ -80,7 +62,7 @@ class Project:
             "action": "search",
             "userPlansMap": [],
         }
-        table = pa.Table.from_pylist([{**defaults, **row} for row in rows], schema=SEARCH_SCHEMA)
+        table = pa.Table.from_pylist([{**defaults, **row} for row in rows], schema=LOG_SEARCH_FILE)
         relative = f"log_search/{day:%Y%m%d}/{part}.parquet"
         self.raw.write_parquet(relative, table)
         return self.raw.describe(relative)

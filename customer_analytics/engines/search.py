@@ -8,18 +8,7 @@ from customer_analytics.engines.arrow_sql import ArrowSource, ParsedDay, query, 
 from customer_analytics.rules import schemas
 from customer_analytics.rules.search import VOICE_SEARCH_KEYWORD, normalize_keywords
 
-RAW_COLUMNS = (
-    "eventID",
-    "datetime",
-    "user_id",
-    "keyword",
-    "category",
-    "proxy_isp",
-    "platform",
-    "networkType",
-    "action",
-    "userPlansMap",
-)
+RAW_COLUMNS = tuple(schemas.LOG_SEARCH_FILE.names)
 
 
 def _literal(text: str) -> str:

@@ -4,6 +4,7 @@ import dagster as dg
 import pyarrow as pa
 
 PREVIEW_ROWS = 5
+OWNERS = ["team:data-engineering"]
 
 
 def column_schema(schema: pa.Schema) -> dg.TableSchema:

@@ -12,8 +12,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer_analytics.engines.arrow_sql import ParsedDay
+from customer_analytics.lib.automation import newest_day
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome, run_checks
 from customer_analytics.lib.landing import Lake
+from customer_analytics.lib.metadata import OWNERS, stored_table
+
+
+def split_outs(
+    valid: tuple[str, pa.Schema, str], quarantine: tuple[str, pa.Schema, str]
+) -> dict[str, dg.AssetOut]:
+    """The two outputs of a raw asset, each `(name, schema, description)`: the valid rows and
+    the quarantine, both daily Parquet in the lake, both run for the newest day every night."""
+    (valid_name, valid_schema, valid_text), (bad_name, bad_schema, bad_text) = valid, quarantine
+
+    def out(schema: pa.Schema, description: str, kinds: set[str]) -> dg.AssetOut:
+        return dg.AssetOut(
+            description=description,
+            io_manager_key="lake_io_manager",
+            metadata=stored_table(schema, "date"),
+            kinds=kinds,
+            owners=OWNERS,
+            automation_condition=newest_day,
+        )
+
+    return {
+        valid_name: out(valid_schema, valid_text, {"parquet", "duckdb", "s3"}),
+        bad_name: out(bad_schema, bad_text, {"parquet"}),
+    }
 
 
 def value_counts(table: pa.Table, column: str) -> dict[str, int]:

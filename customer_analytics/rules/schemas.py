@@ -71,6 +71,27 @@ CUSTOMER_CONTENT_STATS = _table(
 )
 
 
+# The search export's part files (DESIGN.md §2): all strings but the plan list.
+LOG_SEARCH_FILE = pa.schema(
+    [
+        *(
+            (name, pa.string())
+            for name in (
+                "eventID",
+                "datetime",
+                "user_id",
+                "keyword",
+                "category",
+                "proxy_isp",
+                "platform",
+                "networkType",
+                "action",
+            )
+        ),
+        ("userPlansMap", pa.list_(pa.string())),
+    ]
+)
+
 RAW_LOG_SEARCH = pa.schema(
     [
         _field("date", pa.date32(), "Day of the log folder", False),

@@ -1,5 +1,6 @@
 """Deterministic sample data for the landing zone (DESIGN §2), dirt included."""
 
+from customer_analytics.rules.search import VOICE_SEARCH_PLACEHOLDER
 from customer_analytics.sample_data.common import DayFile
 from customer_analytics.sample_data.content import (
     DIRT,
@@ -11,12 +12,7 @@ from customer_analytics.sample_data.content import (
     generate_content_day,
 )
 from customer_analytics.sample_data.generator import Summary, generate
-from customer_analytics.sample_data.lexicon import (
-    GENRES,
-    SEARCH_TITLES,
-    VOICE_SEARCH_PLACEHOLDER,
-    SearchTitle,
-)
+from customer_analytics.sample_data.lexicon import GENRES, SEARCH_TITLES, SearchTitle
 from customer_analytics.sample_data.search import (
     SEARCH_DAYS,
     SEARCH_SCHEMA,

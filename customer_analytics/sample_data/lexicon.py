@@ -8,24 +8,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-GENRES = (
-    "Action",
-    "Romance",
-    "Comedy",
-    "Horror",
-    "Animation",
-    "Drama",
-    "C Drama",
-    "K Drama",
-    "Sports",
-    "Music",
-    "Reality Show",
-    "TV Channel",
-    "News",
-    "Other",
-)
+from customer_analytics.rules.search import CATEGORIES
 
-VOICE_SEARCH_PLACEHOLDER = "Tìm kiếm bằng giọng nói"
+GENRES = CATEGORIES
 
 
 class SearchTitle(NamedTuple):

@@ -11,32 +11,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from customer_analytics.rules.schemas import LOG_SEARCH_FILE
+from customer_analytics.rules.search import VOICE_SEARCH_PLACEHOLDER
 from customer_analytics.sample_data.common import DayFile, rng_for, write_atomically
-from customer_analytics.sample_data.lexicon import (
-    GENRES,
-    SEARCH_TITLES,
-    VOICE_SEARCH_PLACEHOLDER,
-)
+from customer_analytics.sample_data.lexicon import GENRES, SEARCH_TITLES
 from customer_analytics.sample_data.spelling import STYLES, spell
 
 # The days the real export covers (DESIGN §2), whatever content days are generated.
 SEARCH_DAYS = tuple(date(2022, month, day) for month in (6, 7) for day in range(1, 15))
 _MONTH_SLOT = {(2022, 6): 0, (2022, 7): 1}
 
-SEARCH_SCHEMA = pa.schema(
-    [
-        ("eventID", pa.string()),
-        ("datetime", pa.string()),
-        ("user_id", pa.string()),
-        ("keyword", pa.string()),
-        ("category", pa.string()),
-        ("proxy_isp", pa.string()),
-        ("platform", pa.string()),
-        ("networkType", pa.string()),
-        ("action", pa.string()),
-        ("userPlansMap", pa.list_(pa.string())),
-    ]
-)
+SEARCH_SCHEMA = LOG_SEARCH_FILE
 
 # Preferred genre -> share of users.
 GENRE_SHARES: dict[str, float] = {

@@ -7,21 +7,19 @@ import pyarrow.dataset as ds
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
 from customer_analytics.engines import content as engine
 from customer_analytics.io_managers.warehouse import WarehouseResource
-from customer_analytics.lib.automation import network_retry, newest_day, when_inputs_ready
+from customer_analytics.lib.automation import network_retry, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
-from customer_analytics.lib.metadata import column_lineage, stored_table
+from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table
 from customer_analytics.lib.partitions import (
     content_daily,
     content_monthly,
     partition_date,
     single_run,
 )
-from customer_analytics.lib.validated_days import validated_days, value_counts
+from customer_analytics.lib.validated_days import split_outs, validated_days, value_counts
 from customer_analytics.rules import schemas
 from customer_analytics.rules.content import QUARANTINE_REASONS, TOTAL_COLUMNS
-
-OWNERS = ["team:data-engineering"]
 
 PIVOT_LINEAGE = column_lineage(
     {
@@ -46,26 +44,20 @@ STATS_LINEAGE = column_lineage(
 
 
 @dg.multi_asset(
-    outs={
-        "raw_log_content": dg.AssetOut(
-            description="Valid viewing records of a day, one row per log line that passes "
-            "every rule of DESIGN.md §3.",
-            io_manager_key="lake_io_manager",
-            metadata=stored_table(schemas.RAW_LOG_CONTENT, "date"),
-            kinds={"parquet", "duckdb", "s3"},
-            owners=OWNERS,
-            automation_condition=newest_day,
+    outs=split_outs(
+        valid=(
+            "raw_log_content",
+            schemas.RAW_LOG_CONTENT,
+            "Valid viewing records of a day, one row per log line that passes every rule of "
+            "DESIGN.md §3.",
         ),
-        "content_quarantine": dg.AssetOut(
-            description="Rejected lines of the viewing log with the first rule they fail, "
-            "their line number and their raw text.",
-            io_manager_key="lake_io_manager",
-            metadata=stored_table(schemas.CONTENT_QUARANTINE, "date"),
-            kinds={"parquet"},
-            owners=OWNERS,
-            automation_condition=newest_day,
+        quarantine=(
+            "content_quarantine",
+            schemas.CONTENT_QUARANTINE,
+            "Rejected lines of the viewing log with the first rule they fail, their line number "
+            "and their raw text.",
         ),
-    },
+    ),
     partitions_def=content_daily,
     backfill_policy=single_run,
     group_name="content",

@@ -18,10 +18,10 @@ from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import KeywordClassifier
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
-from customer_analytics.lib.automation import network_retry, newest_day, when_inputs_ready
+from customer_analytics.lib.automation import network_retry, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import Lake, LandingZone
-from customer_analytics.lib.metadata import column_lineage, stored_table, table_metadata
+from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table, table_metadata
 from customer_analytics.lib.partitions import (
     partition_date,
     previous_month,
@@ -29,11 +29,9 @@ from customer_analytics.lib.partitions import (
     search_monthly,
     single_run,
 )
-from customer_analytics.lib.validated_days import validated_days, value_counts
+from customer_analytics.lib.validated_days import split_outs, validated_days, value_counts
 from customer_analytics.rules import schemas
 from customer_analytics.rules.search import QUARANTINE_REASONS
-
-OWNERS = ["team:data-engineering"]
 
 STATS_LINEAGE = column_lineage(
     {
@@ -53,25 +51,19 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
 
 
 @dg.multi_asset(
-    outs={
-        "raw_log_search": dg.AssetOut(
-            description="Valid searches of a day with their normalized keyword.",
-            io_manager_key="lake_io_manager",
-            metadata=stored_table(schemas.RAW_LOG_SEARCH, "date"),
-            kinds={"parquet", "duckdb", "s3"},
-            owners=OWNERS,
-            automation_condition=newest_day,
+    outs=split_outs(
+        valid=(
+            "raw_log_search",
+            schemas.RAW_LOG_SEARCH,
+            "Valid searches of a day with their normalized keyword.",
         ),
-        "search_quarantine": dg.AssetOut(
-            description="Rejected search rows with the first rule they fail, their row number "
-            "and the row as JSON.",
-            io_manager_key="lake_io_manager",
-            metadata=stored_table(schemas.SEARCH_QUARANTINE, "date"),
-            kinds={"parquet"},
-            owners=OWNERS,
-            automation_condition=newest_day,
+        quarantine=(
+            "search_quarantine",
+            schemas.SEARCH_QUARANTINE,
+            "Rejected search rows with the first rule they fail, their row number and the row "
+            "as JSON.",
         ),
-    },
+    ),
     partitions_def=search_daily,
     backfill_policy=single_run,
     group_name="search",
