@@ -159,7 +159,8 @@ def _most_watch_and_taste(customer_content_stats: pa.Table, **_) -> Outcome:
         f"""SELECT
               count(*) FILTER (WHERE NOT coalesce(
                   (MostWatch IS NULL AND {largest} = 0)
-                  OR (CASE MostWatch {most_watch_total} END) = {largest}, false)
+                  OR ({largest} > 0 AND (CASE MostWatch {most_watch_total} END) = {largest}),
+                  false)
               ) AS most_watch_wrong,
               count(*) FILTER (WHERE {taste_mismatch}
                   OR coalesce(len(string_split(Taste, '-')), 0) != {positive}) AS taste_wrong
