@@ -11,9 +11,8 @@ from dagster_aws.s3 import S3Resource
 from customer_analytics.lib.storage import Location
 
 
-class LandingZone(dg.ConfigurableResource):
-    """The raw logs as the exports drop them: `log_content/YYYYMMDD.json` and
-    `log_search/YYYYMMDD/part-*.parquet`."""
+class Folder(dg.ConfigurableResource):
+    """A folder the assets use: a local path or an `s3://` URI."""
 
     uri: str
     s3: S3Resource | None = None
@@ -21,6 +20,11 @@ class LandingZone(dg.ConfigurableResource):
     @property
     def location(self) -> Location:
         return Location(self.uri, self.s3)
+
+
+class LandingZone(Folder):
+    """The raw logs as the exports drop them: `log_content/YYYYMMDD.json` and
+    `log_search/YYYYMMDD/part-*.parquet`."""
 
     @staticmethod
     def content_file(day: date) -> str:
@@ -71,15 +75,8 @@ class LandingZone(dg.ConfigurableResource):
         )
 
 
-class Lake(dg.ConfigurableResource):
+class Lake(Folder):
     """The Parquet lake: `<uri>/<asset>/<partition key>.parquet`."""
-
-    uri: str
-    s3: S3Resource | None = None
-
-    @property
-    def location(self) -> Location:
-        return Location(self.uri, self.s3)
 
     @staticmethod
     def partition_file(asset: str, partition_key: str | None) -> str:
@@ -93,14 +90,10 @@ class Lake(dg.ConfigurableResource):
         return self.location.parquet_row_count(relative)
 
 
-class CsvExports(dg.ConfigurableResource):
+class CsvExports(Folder):
     """Flat CSV copies of the serving tables, one file per partition, for spreadsheet users."""
 
-    uri: str
-    s3: S3Resource | None = None
-
     def write(self, name: str, partition_key: str, table: pa.Table) -> str:
-        location = Location(self.uri, self.s3)
         relative = f"{name}/{partition_key}.csv"
-        location.write(relative, lambda sink: pacsv.write_csv(table, sink))
-        return location.describe(relative)
+        self.location.write(relative, lambda sink: pacsv.write_csv(table, sink))
+        return self.location.describe(relative)
