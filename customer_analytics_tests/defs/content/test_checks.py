@@ -29,24 +29,10 @@ from customer_analytics.rules.schemas import (
     RAW_LOG_CONTENT,
 )
 from customer_analytics_tests.conftest import content_line
+from customer_analytics_tests.lib.outcomes import assert_fails_with, check, figures
 
 D1, D2 = date(2022, 4, 1), date(2022, 4, 2)
 APRIL = date(2022, 4, 1)
-
-
-def check(checks: list[Check], name: str) -> Check:
-    (found,) = [c for c in checks if c.name == name]
-    return found
-
-
-def figures(outcome: Outcome) -> dict:
-    """The outcome's metadata as plain values (JSON metadata unwrapped)."""
-    return {key: getattr(value, "value", value) for key, value in outcome.metadata.items()}
-
-
-def assert_fails_with(outcome: Outcome, expected: dict) -> None:
-    assert not outcome.passed
-    assert {key: figures(outcome)[key] for key in expected} == expected
 
 
 # --- raw checks: ValidatedDays built by hand --------------------------------------------------

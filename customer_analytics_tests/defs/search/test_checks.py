@@ -22,23 +22,10 @@ from customer_analytics.rules.schemas import (
     RAW_LOG_SEARCH,
     SEARCH_QUARANTINE,
 )
+from customer_analytics_tests.lib.outcomes import assert_fails_with, check, figures
 
 JUNE = date(2022, 6, 1)
 D1, D2 = JUNE, date(2022, 6, 2)
-
-
-def check(checks: list[Check], name: str) -> Check:
-    (found,) = [c for c in checks if c.name == name]
-    return found
-
-
-def figures(outcome: Outcome) -> dict:
-    return {key: getattr(value, "value", value) for key, value in outcome.metadata.items()}
-
-
-def assert_fails_with(outcome: Outcome, expected: dict) -> None:
-    assert not outcome.passed
-    assert {key: figures(outcome)[key] for key in expected} == expected
 
 
 # --- raw checks --------------------------------------------------------------------------------
