@@ -4,6 +4,8 @@ DuckDB scans Arrow tables and lazy Arrow datasets in place, so a month of daily 
 streamed from the lake rather than loaded whole.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -13,11 +15,18 @@ import pyarrow.dataset as ds
 ArrowSource = pa.Table | ds.Dataset
 
 
-def query(sql: str, schema: pa.Schema, **sources: ArrowSource) -> pa.Table:
-    """Runs `sql` with each source registered under its keyword name; casts to `schema`."""
+@contextmanager
+def _connection(sources: dict[str, ArrowSource]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection where each source is a view under its name."""
     with duckdb.connect() as con:
         for name, source in sources.items():
             con.register(name, source)
+        yield con
+
+
+def query(sql: str, schema: pa.Schema, **sources: ArrowSource) -> pa.Table:
+    """Runs `sql` with each source registered under its keyword name; casts to `schema`."""
+    with _connection(sources) as con:
         return con.sql(sql).to_arrow_table().cast(schema)
 
 
@@ -40,9 +49,7 @@ def split_by_reason(
     **sources: ArrowSource,
 ) -> ParsedDay:
     """Runs `checked_sql`, whose `reason` column is NULL for a valid row, once, and splits it."""
-    with duckdb.connect() as con:
-        for name, source in sources.items():
-            con.register(name, source)
+    with _connection(sources) as con:
         con.execute(f"CREATE TEMP TABLE checked AS {checked_sql}")
 
         def select(columns: str, where: str) -> pa.Table:
@@ -57,8 +64,6 @@ def split_by_reason(
 
 def one_row(sql: str, **sources: ArrowSource) -> dict:
     """The single row of an aggregate query, as a dict of Python values."""
-    with duckdb.connect() as con:
-        for name, source in sources.items():
-            con.register(name, source)
+    with _connection(sources) as con:
         relation = con.sql(sql)
         return dict(zip(relation.columns, relation.fetchone(), strict=True))
