@@ -1,15 +1,15 @@
-"""The embedded warehouse: a DuckDB file."""
+"""The embedded warehouse: a DuckDB file, reached through dagster-duckdb's `DuckDBResource`.
 
-import time
+A write holds the file for one transaction; a read opens it read-only. DuckDB lets one process
+write a file at a time: `DuckDBResource` waits with backoff while another step holds it.
+"""
+
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
+from dagster_duckdb import DuckDBResource
 
 from customer_analytics.rules.schemas import primary_key
-
-# DuckDB lets one process hold a database file; another step may hold it for a moment.
-LOCK_WAIT_SECONDS = 120
 
 
 def duckdb_type(arrow_type: pa.DataType) -> str:
@@ -44,20 +44,12 @@ def create_table_sql(table: str, schema: pa.Schema) -> str:
 class DuckDBWarehouse:
     def __init__(self, path: str):
         self.path = path
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                return duckdb.connect(self.path)
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        self.writer = DuckDBResource(database=path)
+        self.reader = DuckDBResource(database=path, connection_config={"access_mode": "READ_ONLY"})
 
     def _write(self, table: str, rows: pa.Table, statements: list[tuple[str, list]]) -> None:
-        with self._connect() as con:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self.writer.get_connection() as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(create_table_sql(table, rows.schema))
@@ -88,10 +80,23 @@ class DuckDBWarehouse:
     def upsert(self, table: str, rows: pa.Table) -> None:
         self._write(table, rows, [self._insert("INSERT OR REPLACE", table, rows)])
 
+    def columns(self, table: str) -> list[str] | None:
+        if not Path(self.path).exists():
+            return None
+        with self.reader.get_connection() as con:
+            names = con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        return [name for (name,) in names] or None
+
     def read(self, table: str, window, schema: pa.Schema | None = None) -> pa.Table:
-        with self._connect() as con:
-            if schema is not None:
-                con.execute(create_table_sql(table, schema))
+        if self.columns(table) is None:
+            if schema is None:
+                raise LookupError(f"Warehouse table {table} does not exist in {self.path}")
+            return schema.empty_table()
+        with self.reader.get_connection() as con:
             if window is None:
                 return con.sql(f"SELECT * FROM {quoted(table)}").to_arrow_table()
             column, start, end = window
@@ -99,12 +104,3 @@ class DuckDBWarehouse:
                 f"SELECT * FROM {quoted(table)} WHERE {quoted(column)} >= ? AND {quoted(column)} < ?",
                 [start, end],
             ).fetch_arrow_table()
-
-    def columns(self, table: str) -> list[str] | None:
-        with self._connect() as con:
-            names = con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position",
-                [table],
-            ).fetchall()
-        return [name for (name,) in names] or None

@@ -361,8 +361,8 @@ class MySQLWarehouse:
 
         def attempt() -> pa.Table:
             with self.engine.connect() as conn:
-                if schema is not None:
-                    self._ensure_table(conn, table, schema)
+                if schema is not None and not self._stored_types(conn, table):
+                    return schema.empty_table()
                 result_schema = schema or self._stored_schema(conn, table)
                 names = ", ".join(quoted(field.name) for field in result_schema)
                 result = conn.execution_options(stream_results=True).exec_driver_sql(

@@ -2,14 +2,9 @@
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from customer_analytics.io_managers.partitioning import (
-    partition_column,
-    partition_date,
-    partition_keys,
-)
+from customer_analytics.io_managers.partitioning import partition_column, partition_keys
 from customer_analytics.lib.landing import Lake
 from customer_analytics.lib.metadata import table_metadata
 from customer_analytics.lib.storage import Location
@@ -37,21 +32,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         keys = partition_keys(context)
-        if keys is None:
-            parts = {None: obj}
-        else:
-            column = partition_column(context)
-            parts = {key: obj.filter(pc.equal(obj[column], partition_date(key))) for key in keys}
-            stray = obj.num_rows - sum(part.num_rows for part in parts.values())
-            if stray:
-                raise dg.DagsterInvariantViolationError(
-                    f"{stray} rows of {context.asset_key.to_user_string()} have a {column} "
-                    f"outside the partitions being materialized ({keys[0]}..{keys[-1]})"
-                )
-        for key, part in parts.items():
-            self._lake.write_parquet(self._relative(context.asset_key, key), part)
-        where = self._lake.describe("/".join(context.asset_key.path))
-        context.log.info(f"Wrote {obj.num_rows:,} rows in {len(parts)} file(s) under {where}")
+        asset = "/".join(context.asset_key.path)
+        column = partition_column(context) if keys is not None else None
+        where = self.lake.write_partitions(asset, obj, column, keys)
+        context.log.info(
+            f"Wrote {obj.num_rows:,} rows in {len(keys or [None])} file(s) under {where}"
+        )
         context.add_output_metadata({**table_metadata(obj), "path": dg.MetadataValue.path(where)})
 
     def load_input(self, context: dg.InputContext) -> ds.Dataset:

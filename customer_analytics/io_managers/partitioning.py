@@ -6,8 +6,6 @@ Assets name the column that holds their partition in the definition metadata key
 
 import dagster as dg
 
-from customer_analytics.lib.partitions import partition_date
-
 
 def partition_column(context: dg.OutputContext | dg.InputContext) -> str:
     definition = context if isinstance(context, dg.OutputContext) else context.upstream_output
@@ -29,6 +27,3 @@ def time_window(context: dg.OutputContext | dg.InputContext) -> tuple:
     """The first day of the step's partitions and the first day after them."""
     window = context.asset_partitions_time_window
     return window.start.date(), window.end.date()
-
-
-__all__ = ["partition_column", "partition_date", "partition_keys", "time_window"]

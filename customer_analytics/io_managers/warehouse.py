@@ -21,7 +21,8 @@ class Warehouse(Protocol):
         """Inserts `rows`, replacing those with the same primary key."""
 
     def read(self, table: str, window: Window, schema: pa.Schema | None = None) -> pa.Table:
-        """The window's rows; with `schema`, a table that does not exist yet reads as empty."""
+        """The window's rows; with `schema`, a table that does not exist yet reads as empty
+        (a read creates nothing); without, a missing table is a LookupError."""
 
     def columns(self, table: str) -> list[str] | None:
         """The table's column names in order, or None when it does not exist."""

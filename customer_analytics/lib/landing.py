@@ -5,6 +5,7 @@ from datetime import date
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from dagster_aws.s3 import S3Resource
 
@@ -81,6 +82,28 @@ class Lake(Folder):
     @staticmethod
     def partition_file(asset: str, partition_key: str | None) -> str:
         return f"{asset}.parquet" if partition_key is None else f"{asset}/{partition_key}.parquet"
+
+    def write_partitions(
+        self, asset: str, table: pa.Table, column: str | None, keys: list[str] | None
+    ) -> str:
+        """Writes one file per partition key, each holding the rows whose `column` is that day
+        or month, and returns the asset's folder. Each file is replaced whole; a row outside
+        `keys` is an error, not a silent drop."""
+        if keys is None:
+            parts = {None: table}
+        else:
+            parts = {
+                key: table.filter(pc.equal(table[column], date.fromisoformat(key))) for key in keys
+            }
+            stray = table.num_rows - sum(part.num_rows for part in parts.values())
+            if stray:
+                raise dg.DagsterInvariantViolationError(
+                    f"{stray} rows of {asset} have a {column} outside the partitions being "
+                    f"materialized ({keys[0]}..{keys[-1]})"
+                )
+        for key, part in parts.items():
+            self.location.write_parquet(self.partition_file(asset, key), part)
+        return self.location.describe(asset)
 
     def row_count(self, asset: str, partition_key: str) -> int | None:
         """Rows of a stored partition, from the Parquet footer; None if never stored."""

@@ -1,5 +1,9 @@
 """The shape every raw asset shares: read each day, validate it, and emit the valid rows and
-the quarantine as two outputs, after the raw checks have passed."""
+the quarantine as two outputs, after the raw checks have passed.
+
+Both come from one read of the day. Either may be materialized alone (the multi-asset is
+subsettable); the other is then written from the same read all the same and reported as a
+materialization event, so the valid rows and the quarantine of a day never disagree."""
 
 import statistics
 import time
@@ -15,7 +19,10 @@ from customer_analytics.engines.arrow_sql import ParsedDay
 from customer_analytics.lib.automation import newest_day
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome, run_checks
 from customer_analytics.lib.landing import Lake
-from customer_analytics.lib.metadata import OWNERS, stored_table
+from customer_analytics.lib.metadata import OWNERS, stored_table, table_metadata
+
+# The column that holds the day in both outputs.
+DAY_COLUMN = "date"
 
 
 def split_outs(
@@ -29,10 +36,11 @@ def split_outs(
         return dg.AssetOut(
             description=description,
             io_manager_key="lake_io_manager",
-            metadata=stored_table(schema, "date"),
+            metadata=stored_table(schema, DAY_COLUMN),
             kinds=kinds,
             owners=OWNERS,
             automation_condition=newest_day,
+            is_required=False,  # either output may be selected alone
         )
 
     return {
@@ -133,21 +141,35 @@ def validated_days(
     by_reason = {reason: sum(c.by_reason.get(reason, 0) for c in counts) for reason in reasons}
     total = sum(c.rows for c in counts)
     quarantined = validated.quarantine.num_rows
-    yield dg.Output(
-        validated.valid,
-        output_name=outputs[0],
-        metadata={
-            "input_rows": total,
-            "quarantined": quarantined,
-            "quarantined_share": quarantined / total if total else 0.0,
-            **{f"quarantined/{reason}": count for reason, count in by_reason.items()},
-        },
+    valid_metadata = {
+        "input_rows": total,
+        "quarantined": quarantined,
+        "quarantined_share": quarantined / total if total else 0.0,
+        **{f"quarantined/{reason}": count for reason, count in by_reason.items()},
+    }
+    quarantine_metadata = {"by_reason": dg.MetadataValue.json(by_reason)}
+    for name, table, metadata in (
+        (outputs[0], validated.valid, valid_metadata),
+        (outputs[1], validated.quarantine, quarantine_metadata),
+    ):
+        if dg.AssetKey(name) in context.selected_asset_keys:
+            yield dg.Output(table, output_name=name, metadata=metadata)
+        else:
+            yield from _stored_alongside(context, lake, name, table, metadata)
+
+
+def _stored_alongside(
+    context: dg.AssetExecutionContext, lake: Lake, asset: str, table: pa.Table, metadata: dict
+) -> Iterator[dg.AssetMaterialization]:
+    """Writes an output left out of the selection, from the same read as the selected one."""
+    where = lake.write_partitions(asset, table, DAY_COLUMN, context.partition_keys)
+    context.log.info(
+        f"Wrote {table.num_rows:,} rows of {asset} under {where}, from the same read as "
+        f"{', '.join(sorted(key.to_user_string() for key in context.selected_asset_keys))}"
     )
-    yield dg.Output(
-        validated.quarantine,
-        output_name=outputs[1],
-        metadata={"by_reason": dg.MetadataValue.json(by_reason)},
-    )
+    stored = {**metadata, **table_metadata(table), "path": dg.MetadataValue.path(where)}
+    for key in context.partition_keys:
+        yield dg.AssetMaterialization(asset_key=asset, partition=key, metadata=stored)
 
 
 def median_or_none(values: list[int]) -> float | None:

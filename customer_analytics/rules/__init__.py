@@ -1,1 +1,1 @@
-"""The business rules of DESIGN.md §3, as data and portable SQL, shared by every engine."""
+"""The business rules of docs/contract.md §3, as data and portable SQL, shared by every engine."""

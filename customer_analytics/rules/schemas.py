@@ -71,7 +71,7 @@ CUSTOMER_CONTENT_STATS = _table(
 )
 
 
-# The search export's part files (DESIGN.md §2): all strings but the plan list.
+# The search export's part files (docs/contract.md §2): all strings but the plan list.
 LOG_SEARCH_FILE = pa.schema(
     [
         *(

@@ -1,4 +1,4 @@
-"""Deterministic sample data for the landing zone (DESIGN §2), dirt included."""
+"""Deterministic sample data for the landing zone (docs/contract.md §2), dirt included."""
 
 from customer_analytics.rules.search import VOICE_SEARCH_PLACEHOLDER
 from customer_analytics.sample_data.common import DayFile

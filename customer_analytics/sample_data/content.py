@@ -75,7 +75,7 @@ ES_ID_ALPHABET = np.frombuffer(
 
 class Dirt(NamedTuple):
     rate: float  # share of a day's lines
-    reason: str | None  # the DESIGN §3 quarantine reason; None when the line is valid
+    reason: str | None  # the docs/contract.md §3 quarantine reason; None when the line is valid
 
 
 # Every line carries at most one kind of dirt, so each quarantined line has one obvious reason.

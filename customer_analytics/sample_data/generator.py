@@ -1,4 +1,4 @@
-"""Writes the landing zone of DESIGN §2: content days from a start date, the fixed search days."""
+"""Writes the landing zone of docs/contract.md §2: content days from a start date, the fixed search days."""
 
 from __future__ import annotations
 

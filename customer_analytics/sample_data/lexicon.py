@@ -1,6 +1,6 @@
 """What viewers of the IPTV service type into its search box, each title tagged with its genre.
 
-The genre is the one a correct keyword classifier should give the title (DESIGN §3 categories),
+The genre is the one a correct keyword classifier should give the title (docs/contract.md §3 categories),
 so the lexicon doubles as a labelled set for evaluating classifiers.
 """
 

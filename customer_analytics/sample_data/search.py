@@ -17,7 +17,7 @@ from customer_analytics.sample_data.common import DayFile, rng_for, write_atomic
 from customer_analytics.sample_data.lexicon import GENRES, SEARCH_TITLES
 from customer_analytics.sample_data.spelling import STYLES, spell
 
-# The days the real export covers (DESIGN §2), whatever content days are generated.
+# The days the real export covers (docs/contract.md §2), whatever content days are generated.
 SEARCH_DAYS = tuple(date(2022, month, day) for month in (6, 7) for day in range(1, 15))
 _MONTH_SLOT = {(2022, 6): 0, (2022, 7): 1}
 

@@ -1,4 +1,4 @@
-"""The viewing-log rules on the DuckDB engine (DESIGN.md §3).
+"""The viewing-log rules on the DuckDB engine (docs/contract.md §3).
 
 Covers `split_lines`, `parse_content_day` (every quarantine reason, its line number and the order
 of reasons), `daily_pivot` and `customer_content_stats` (Active, MostWatch ties, Taste, months).

@@ -1,4 +1,4 @@
-"""The search-log rules on the DuckDB engine (DESIGN.md §2-§3).
+"""The search-log rules on the DuckDB engine (docs/contract.md §2-§3).
 
 Covers `parse_search_day` (every quarantine reason, the order of reasons, duplicate eventIDs,
 leading-zero user ids, NFC/NFD, white-space and voice-search variants, the valid and quarantine

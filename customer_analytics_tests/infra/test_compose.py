@@ -51,7 +51,7 @@ EXPECTED_PORTS = {
     "mysql": {3306: 3306},
     "minio": {9000: 9000, 9001: 9001},
 }
-# DESIGN.md §4 plus what the project's own .env.example adds (EXPORT_DIR, OPENAI_*).
+# docs/contract.md §4 plus what the project's own .env.example adds (EXPORT_DIR, OPENAI_*).
 DESIGN_VARIABLES = {
     "RAW_DATA_URI",
     "LAKE_URI",

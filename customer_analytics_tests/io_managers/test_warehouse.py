@@ -84,12 +84,14 @@ def test_columns_name_a_table_s_columns_in_order(warehouse):
     assert warehouse.columns("stats") == ["month", "Contract", "Active"]
 
 
-def test_reading_a_missing_table_with_its_schema_creates_it_empty(warehouse):
+def test_reading_a_missing_table_with_its_schema_reads_it_empty_and_creates_nothing(warehouse):
     empty = warehouse.read("stats", APRIL, schema=SCHEMA)
 
     assert empty.num_rows == 0
     assert empty.column_names == SCHEMA.names
-    assert warehouse.read("stats", None).num_rows == 0
+    assert warehouse.columns("stats") is None
+    with pytest.raises(LookupError, match="stats"):
+        warehouse.read("stats", None)
 
 
 ROUND_TRIP = pa.schema(
@@ -169,7 +171,7 @@ def test_a_table_with_other_columns_is_a_clear_error(warehouse):
 
 def test_mysql_tables_get_types_keys_indexes_and_a_binary_collation(mysql_url):
     warehouse = connect_warehouse(mysql_url)
-    warehouse.read("stats_ddl", None, schema=CUSTOMER_CONTENT_STATS)
+    warehouse.replace("stats_ddl", CUSTOMER_CONTENT_STATS.empty_table(), None)
 
     with warehouse.engine.connect() as conn:
         ddl = conn.exec_driver_sql("SHOW CREATE TABLE stats_ddl").one()[1]

@@ -1,4 +1,4 @@
-"""Keyword normalization of the search log (DESIGN.md §3, "Normalized keyword").
+"""Keyword normalization of the search log (docs/contract.md §3, "Normalized keyword").
 
 Normalized keyword = Unicode NFC, runs of Unicode white space collapsed to one space, trimmed,
 lower-cased; NULL stays NULL. Every input and expected value below is a literal worked out by hand

@@ -32,7 +32,7 @@ OPTIONS = dict(
     searches_per_day=1000,
     verbose=False,
 )
-# The AppName map of DESIGN §3, written out again so that the test does not trust the generator.
+# The AppName map of docs/contract.md §3, written out again so that the test does not trust the generator.
 KNOWN_APPS = {
     "CHANNEL", "DSHD", "KPLUS", "VOD", "FIMS_RES", "BHD_RES", "VOD_RES", "FIMS", "BHD", "DANET",
     "RELAX", "CHILD", "SPORT",
@@ -89,7 +89,7 @@ def test_same_seed_same_bytes_and_days_are_independent(raw, tmp_path):
 
 
 def _dirt_kind(line: bytes, seen_ids: set[str]) -> str | None:
-    """The kind of dirt of one line by the rules of DESIGN §3; None for a clean line."""
+    """The kind of dirt of one line by the rules of docs/contract.md §3; None for a clean line."""
     try:
         hit = json.loads(line)
     except ValueError:

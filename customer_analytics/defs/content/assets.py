@@ -49,7 +49,7 @@ STATS_LINEAGE = column_lineage(
             "raw_log_content",
             schemas.RAW_LOG_CONTENT,
             "Valid viewing records of a day, one row per log line that passes every rule of "
-            "DESIGN.md §3.",
+            "the data contract (docs/contract.md §3).",
         ),
         quarantine=(
             "content_quarantine",
@@ -62,6 +62,7 @@ STATS_LINEAGE = column_lineage(
     backfill_policy=single_run,
     group_name="content",
     retry_policy=network_retry,
+    can_subset=True,
     check_specs=check_specs("raw_log_content", RAW_CHECKS),
 )
 def raw_log_content(

@@ -1,4 +1,4 @@
-"""The checks of the viewing-log chain: the rules of DESIGN.md §3 on the raw days and the
+"""The checks of the viewing-log chain: the rules of docs/contract.md §3 on the raw days and the
 invariants of each output. They run inside their asset, on the data about to be stored
 (`lib/checks.py`)."""
 

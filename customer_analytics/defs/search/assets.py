@@ -68,6 +68,7 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
     backfill_policy=single_run,
     group_name="search",
     retry_policy=network_retry,
+    can_subset=True,
     check_specs=check_specs("raw_log_search", RAW_CHECKS),
 )
 def raw_log_search(

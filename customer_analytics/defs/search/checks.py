@@ -1,4 +1,4 @@
-"""The checks of the search-log chain: the rules of DESIGN.md §3 on the raw days and the
+"""The checks of the search-log chain: the rules of docs/contract.md §3 on the raw days and the
 invariants of each output, run inside their asset before the data is stored (`lib/checks.py`)."""
 
 import pyarrow as pa

@@ -1,8 +1,14 @@
 """The viewing-log chain through Dagster: days, the month, and re-materialization.
 
-Expected values are worked out by hand from the fixture below.
+Expected values are worked out by hand from the fixture below, with the rules of
+docs/contract.md §3: RELAX → Giai Tri, CHILD → Thieu Nhi, SPORT → The Thao, VOD → Phim Truyen,
+KPLUS → Truyen Hinh; MostWatch is the largest total, ties in the order Truyen Hinh, Phim Truyen,
+The Thao, Thieu Nhi, Giai Tri (NULL when all are 0); Taste joins the categories with a total > 0
+in the order Giai Tri, Phim Truyen, The Thao, Thieu Nhi, Truyen Hinh.
 """
 
+import csv
+import io
 from datetime import date, timedelta
 
 import dagster as dg
@@ -30,8 +36,8 @@ FIXTURE = {
     ],
     date(2022, 4, 2): [
         content_line("b1", "C1", "CHILD", 20),
-        content_line("b2", "C3", "RELAX", 0),
         content_line("b2", "C3", "RELAX", 10),
+        content_line("b2", "C3", "RELAX", 0),  # the same _id again: duplicate_id, 10 is kept
     ],
     date(2022, 4, 3): [
         content_line("c1", " C2 ", "sport", 70),
@@ -75,6 +81,7 @@ def _profiles(project):
     table = connect_warehouse(project.settings.warehouse_url).read("customer_content_stats", None)
     columns = [
         "Contract",
+        "Total_Giai_Tri",
         "Total_Phim_Truyen",
         "Total_The_Thao",
         "Total_Thieu_Nhi",
@@ -91,19 +98,53 @@ def test_month_of_days_then_profiles(project, instance):
     assert _materialize_days(project, instance, "2022-04-01", "2022-04-30").success
     assert _materialize_month(project, instance).success
 
+    # C1: KPLUS 100 (day 1) → Truyen Hinh, VOD "50" (day 1) → Phim Truyen, CHILD 20 (day 2)
+    #     → Thieu Nhi; active on days 1 and 2; 100 is the largest.
+    # C2: SPORT 30 (day 1) + " C2 " sport 70 (day 3, trimmed, any case) = 100 The Thao; 2 days.
+    # C3: RELAX 10, the first line of _id b2 (day 2) → 10 Giai Tri; 1 day.
+    # FILL: one zero-second line on each of the 27 other days; nothing watched, so NULLs.
     assert _profiles(project) == [
-        ("C1", 50, 0, 20, 100, 2, "Truyen Hinh", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
-        ("C2", 0, 100, 0, 0, 2, "The Thao", "The Thao"),
-        ("C3", 0, 0, 0, 0, 1, None, None),
-        ("FILL", 0, 0, 0, 0, 27, None, None),
+        ("C1", 0, 50, 0, 20, 100, 2, "Truyen Hinh", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
+        ("C2", 0, 0, 100, 0, 0, 2, "The Thao", "The Thao"),
+        ("C3", 10, 0, 0, 0, 0, 1, "Giai Tri", "Giai Tri"),
+        ("FILL", 0, 0, 0, 0, 0, 27, None, None),
     ]
     # 3 + 2 + 1 valid lines and 27 fillers; the bad line, the repeated id and contract "0"
     # quarantined; pivot rows C1, C2 | C1, C3 | C2 and 27 fillers.
     assert project.lake_rows("raw_log_content") == 33
     assert project.lake_rows("content_quarantine") == 3
     assert project.lake_rows("daily_pivot") == 32
-    csv = (project.root / "exports" / "customer_content_stats" / "2022-04-01.csv").read_text()
-    assert csv.count("\n") == 5  # header and four contracts
+    exported = (project.root / "exports" / "customer_content_stats" / "2022-04-01.csv").read_text()
+    # A header and the four contracts in Contract order; a NULL is an empty field.
+    assert list(csv.reader(io.StringIO(exported))) == [
+        [
+            "month",
+            "Contract",
+            "Total_Giai_Tri",
+            "Total_Phim_Truyen",
+            "Total_The_Thao",
+            "Total_Thieu_Nhi",
+            "Total_Truyen_Hinh",
+            "Active",
+            "MostWatch",
+            "Taste",
+        ],
+        [
+            "2022-04-01",
+            "C1",
+            "0",
+            "50",
+            "0",
+            "20",
+            "100",
+            "2",
+            "Truyen Hinh",
+            "Phim Truyen-Thieu Nhi-Truyen Hinh",
+        ],
+        ["2022-04-01", "C2", "0", "0", "100", "0", "0", "2", "The Thao", "The Thao"],
+        ["2022-04-01", "C3", "10", "0", "0", "0", "0", "1", "Giai Tri", "Giai Tri"],
+        ["2022-04-01", "FILL", "0", "0", "0", "0", "0", "27", "", ""],
+    ]
 
 
 def test_rematerializing_a_day_and_the_month_neither_duplicates_nor_loses_rows(project, instance):
@@ -134,20 +175,24 @@ def test_rematerializing_a_day_and_the_month_neither_duplicates_nor_loses_rows(p
         date(2022, 4, 2): [
             content_line("b1", "C1", "CHILD", 200),
             content_line("b3", "C4", "VOD", 10),
+            content_line("b4", "C4", "RELAX", 10),
         ]
     }
     _write_april(project, corrected)
     assert _materialize_days(project, instance, "2022-04-02", "2022-04-02").success
     assert _materialize_month(project, instance).success
 
+    # C1: CHILD is 200 now, over KPLUS 100. C3 had only day 2, which no longer names it.
+    # C4: VOD 10 and RELAX 10 tie; Phim Truyen comes before Giai Tri in the tie order, and
+    #     Taste lists Giai Tri first.
     assert _profiles(project) == [
-        ("C1", 50, 0, 200, 100, 2, "Thieu Nhi", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
-        ("C2", 0, 100, 0, 0, 2, "The Thao", "The Thao"),
-        ("C4", 10, 0, 0, 0, 1, "Phim Truyen", "Phim Truyen"),
-        ("FILL", 0, 0, 0, 0, 27, None, None),
-        ("MAY1", 7, 0, 0, 0, 1, "Phim Truyen", "Phim Truyen"),
+        ("C1", 0, 50, 0, 200, 100, 2, "Thieu Nhi", "Phim Truyen-Thieu Nhi-Truyen Hinh"),
+        ("C2", 0, 0, 100, 0, 0, 2, "The Thao", "The Thao"),
+        ("C4", 10, 10, 0, 0, 0, 1, "Phim Truyen", "Giai Tri-Phim Truyen"),
+        ("FILL", 0, 0, 0, 0, 0, 27, None, None),
+        ("MAY1", 0, 7, 0, 0, 0, 1, "Phim Truyen", "Phim Truyen"),
     ]
-    assert project.lake_rows("raw_log_content") == 33  # 3 + 2 + 1 + 27
+    assert project.lake_rows("raw_log_content") == 34  # 3 + 3 + 1 + 27
     assert project.lake_rows("content_quarantine") == 2  # day 2 is clean now
     assert project.lake_rows("daily_pivot") == 32  # C1, C2 | C1, C4 | C2 | 27 x FILL
 

@@ -1,0 +1,156 @@
+"""The commands users type: each raw and quarantine asset by its own name, for a day and for a
+range, with the `dg` CLI and with the older `dagster asset materialize`.
+
+Whatever is selected, the valid rows and the quarantine of a day come from the same read: both
+files are rewritten and both assets record a materialization of that day.
+"""
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from customer_analytics_tests.conftest import content_line
+
+BIN = Path(sys.executable).parent
+MODULE = ["-m", "customer_analytics.definitions"]
+
+# Valid and quarantined lines per day, counted by hand.
+CONTENT_DAYS = {
+    date(2022, 4, 1): ([content_line("a", "C1", "KPLUS", 60), "{bad"], 1, 1),
+    date(2022, 4, 2): (
+        [content_line("b", "C1", "VOD", 30), content_line("c", "0", "VOD", 5)],
+        1,
+        1,
+    ),
+    date(2022, 4, 3): (
+        [content_line("d", "C2", "SPORT", 10), content_line("e", "C2", "RELAX", 1)],
+        2,
+        0,
+    ),
+}
+SEARCH_DAYS = {
+    date(2022, 6, 1): (
+        [
+            {"eventID": "s1", "user_id": "0014111", "keyword": "VTV3"},
+            {"eventID": "s1", "user_id": "0014111", "keyword": "VTV3"},  # repeated event
+        ],
+        1,
+        1,
+    ),
+    date(2022, 6, 2): ([{"eventID": "s2", "user_id": "", "keyword": "bolero"}], 0, 1),
+}
+
+
+@pytest.fixture
+def cli(project, tmp_path):
+    """Runs a CLI command against the test's landing zone, lake and a fresh Dagster home."""
+    for day, (lines, _, _) in CONTENT_DAYS.items():
+        project.write_content_day(day, lines)
+    for day, (rows, _, _) in SEARCH_DAYS.items():
+        project.write_search_day(day, rows)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+
+    def run(*command: str) -> dg.DagsterInstance:
+        env = {**os.environ, "DAGSTER_HOME": str(home)}
+        finished = subprocess.run(
+            [str(BIN / command[0]), *command[1:]], capture_output=True, text=True, env=env
+        )
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        return dg.DagsterInstance.from_config(str(home))
+
+    return run
+
+
+def _stored_rows(project, asset: str, day: date) -> int:
+    return pq.read_metadata(project.root / "lake" / asset / f"{day}.parquet").num_rows
+
+
+def _materialized(instance: dg.DagsterInstance, asset: str) -> set[str]:
+    return instance.get_materialized_partitions(dg.AssetKey(asset))
+
+
+EMBEDDED = pytest.mark.parametrize("project", ["embedded"], indirect=True)
+
+
+RAW = {
+    "content": ("raw_log_content", "content_quarantine"),
+    "search": ("raw_log_search", "search_quarantine"),
+}
+
+
+@EMBEDDED
+@pytest.mark.parametrize(
+    "select, partition, log, downstream",
+    [
+        ("raw_log_content", "2022-04-02", "content", set()),
+        ("raw_log_search", "2022-06-02", "search", set()),
+        ("raw_log_content,daily_pivot", "2022-04-02", "content", {"daily_pivot"}),
+    ],
+)
+def test_dagster_asset_materialize_selects_a_raw_asset_by_its_name(
+    project, cli, select, partition, log, downstream
+):
+    command = ["dagster", "asset", "materialize", *MODULE, "--select", select]
+    with cli(*command, "--partition", partition) as instance:
+        materialized = {
+            asset
+            for asset in (*RAW["content"], *RAW["search"], "daily_pivot")
+            if _materialized(instance, asset) == {partition}
+        }
+    valid_asset, quarantine_asset = RAW[log]
+    assert materialized == {valid_asset, quarantine_asset, *downstream}
+    day = date.fromisoformat(partition)
+    _, valid, quarantined = (CONTENT_DAYS if log == "content" else SEARCH_DAYS)[day]
+    assert _stored_rows(project, valid_asset, day) == valid
+    assert _stored_rows(project, quarantine_asset, day) == quarantined
+
+
+@EMBEDDED
+def test_dg_launch_a_quarantine_alone_over_a_range_rewrites_both_from_one_read(project, cli):
+    with cli(
+        "dg",
+        "launch",
+        "--assets",
+        "content_quarantine",
+        "--partition-range",
+        "2022-04-01...2022-04-03",
+    ) as instance:
+        assert len(instance.get_runs()) == 1
+        days = {"2022-04-01", "2022-04-02", "2022-04-03"}
+        assert _materialized(instance, "content_quarantine") == days
+        assert _materialized(instance, "raw_log_content") == days
+        assert _materialized(instance, "daily_pivot") == set()
+    for day, (_, valid, quarantined) in CONTENT_DAYS.items():
+        assert _stored_rows(project, "content_quarantine", day) == quarantined
+        assert _stored_rows(project, "raw_log_content", day) == valid
+
+
+@EMBEDDED
+def test_dg_launch_search_quarantine_alone_for_a_day(project, cli):
+    with cli(
+        "dg", "launch", "--assets", "search_quarantine", "--partition", "2022-06-01"
+    ) as instance:
+        assert _materialized(instance, "search_quarantine") == {"2022-06-01"}
+        assert _materialized(instance, "raw_log_search") == {"2022-06-01"}
+    assert _stored_rows(project, "search_quarantine", date(2022, 6, 1)) == 1
+    assert _stored_rows(project, "raw_log_search", date(2022, 6, 1)) == 1
+
+
+@EMBEDDED
+def test_a_partition_range_is_a_single_run(project, cli):
+    selection = "raw_log_content,content_quarantine,daily_pivot"
+    with cli(
+        "dg", "launch", "--assets", selection, "--partition-range", "2022-04-01...2022-04-03"
+    ) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1
+        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+        for asset in selection.split(","):
+            assert _materialized(instance, asset) == {"2022-04-01", "2022-04-02", "2022-04-03"}
