@@ -8,27 +8,32 @@ from dagster_aws.s3 import S3Resource
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
 from customer_analytics.lib.alerts import AlertWebhook
-from customer_analytics.lib.checks import CheckThresholds
 from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
 from customer_analytics.settings import Settings
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
     warehouse = WarehouseResource(url=settings.warehouse_url_config)
-    # Endpoint, region and keys come from the standard AWS variables (boto3's and Arrow's own).
-    s3 = S3Resource()
+    # Keys come from the AWS credential chain (boto3's and Arrow's own), never from the code.
+    s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
     lake = Lake(uri=settings.lake_uri, s3=s3)
+    exports = CsvExports(uri=settings.export_dir, s3=s3)
     return {
         "s3": s3,
-        "landing": LandingZone(uri=settings.raw_data_uri, s3=s3),
+        "landing": LandingZone(
+            uri=settings.raw_data_uri,
+            s3=s3,
+            search_export_days=list(settings.search_export_days),
+        ),
         "lake": lake,
-        "exports": CsvExports(uri=settings.export_dir, s3=s3),
+        "exports": exports,
         "warehouse": warehouse,
         "lake_io_manager": ParquetIOManager(lake=lake),
-        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-        "thresholds": CheckThresholds(**settings.check_thresholds),
+        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse, exports=exports),
+        "thresholds": settings.check_thresholds,
         "alerts": AlertWebhook(
-            url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_configured else None
+            url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_configured else None,
+            ui_url=settings.dagster_ui_url,
         ),
         "classifier": KeywordClassifierResource(
             kind=settings.keyword_classifier,

@@ -1,15 +1,19 @@
 """The environment variables of the project (see `.env.example`), parsed and validated once.
 
-Values that may hold credentials (the warehouse URL, the OpenAI key) are handed to Dagster as
+Nothing else in the project reads the environment: a variable that is misspelled or cannot be
+parsed stops the code location from loading, with a message naming it. Values that may hold
+credentials (the warehouse URL, the OpenAI key, the webhook) are handed to Dagster as
 `dg.EnvVar` when they come from the environment, so the UI shows the variable's name and never
-its value.
+its value. AWS keys stay with the AWS credential chain (boto3's and Arrow's own).
 """
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import pydantic
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,9 +26,68 @@ DEFAULTS = {
     "KEYWORD_CLASSIFIER": "rules",
     "OPENAI_MODEL": "gpt-4o-mini",
     "OPENAI_MAX_REQUESTS": "200",
+    "DAGSTER_UI_URL": "http://127.0.0.1:3000",
+    "SEARCH_EXPORT_DAYS": "1-14",
 }
 COMPUTE_ENGINES = ("duckdb",)
 KEYWORD_CLASSIFIERS = ("rules", "openai")
+
+
+class ConfigurationError(ValueError):
+    """A variable of the environment that the project cannot use; the message names it."""
+
+
+class CheckThresholds(dg.ConfigurableResource):
+    """Limits of the checks; each is set by `CHECK_<NAME>` (e.g. CHECK_MAX_OTHER_SHARE)."""
+
+    # Beyond this share of unreadable lines, the file is not the expected export.
+    max_malformed_share: float = pydantic.Field(0.5, ge=0, le=1)
+    max_quarantine_share: float = pydantic.Field(0.02, ge=0, le=1)  # per reason
+    # All reasons together; search days reject 6-8 % (quit events, voice searches) routinely.
+    max_rejected_share: float = pydantic.Field(0.25, ge=0, le=1)
+    max_unknown_app_share: float = pydantic.Field(0.01, ge=0, le=1)
+    max_long_duration_share: float = pydantic.Field(0.0, ge=0, le=1)  # durations over a day
+    min_volume_ratio: float = pydantic.Field(0.5, ge=0, le=1)  # of the trailing median
+    trailing_days: int = pydantic.Field(7, ge=1)
+    max_other_share: float = pydantic.Field(0.3, ge=0, le=1)  # keywords classified `Other`
+
+
+def check_thresholds(env: dict[str, str]) -> CheckThresholds:
+    """The `CHECK_*` variables; an unknown name or a value out of range is an error."""
+    known = CheckThresholds.model_fields
+    limits = {}
+    for name, raw in sorted(env.items()):
+        if not name.startswith("CHECK_") or not raw:
+            continue
+        field = name.removeprefix("CHECK_").lower()
+        if field not in known:
+            variables = ", ".join(f"CHECK_{limit.upper()}" for limit in known)
+            raise ConfigurationError(f"{name} is not a check limit; the limits are {variables}")
+        limits[field] = raw
+    try:
+        return CheckThresholds(**limits)
+    except pydantic.ValidationError as error:
+        problem = error.errors()[0]
+        field = str(problem["loc"][0])
+        raise ConfigurationError(
+            f"CHECK_{field.upper()}={limits[field]!r}: {problem['msg']}"
+        ) from None
+
+
+def days_of_month(name: str, raw: str) -> tuple[int, ...]:
+    """Days of the month written as days and ranges separated by commas (`1-14`, `1-7,15,20-21`),
+    sorted and without repeats; anything else, or a day outside 1..31, is an error."""
+    days: set[int] = set()
+    for item in raw.split(","):
+        matched = re.fullmatch(r"\s*([0-9]{1,2})\s*(?:-\s*([0-9]{1,2})\s*)?", item)
+        start, end = (int(matched[1]), int(matched[2] or matched[1])) if matched else (0, 0)
+        if not 1 <= start <= end <= 31:
+            raise ConfigurationError(
+                f"{name}={raw!r}: expected days of the month (1 to 31) and ranges separated by "
+                "commas, e.g. 1-14 or 1-7,15-21"
+            )
+        days.update(range(start, end + 1))
+    return tuple(sorted(days))
 
 
 def resolve_uri(uri: str) -> str:
@@ -55,8 +118,12 @@ class Settings:
     openai_base_url: str | None
     openai_model: str
     openai_max_requests: int
-    check_thresholds: dict[str, str]
+    check_thresholds: CheckThresholds
     alert_webhook_configured: bool
+    dagster_ui_url: str
+    aws_endpoint_url: str | None
+    aws_region: str | None
+    search_export_days: tuple[int, ...]
 
     @property
     def warehouse_url_config(self) -> str | dg.EnvVar:
@@ -73,12 +140,24 @@ class Settings:
         def choice(name: str, allowed: tuple[str, ...]) -> str:
             chosen = value(name).lower()
             if chosen not in allowed:
-                raise ValueError(f"{name}={chosen!r}: expected one of {', '.join(allowed)}")
+                raise ConfigurationError(f"{name}={chosen!r}: expected one of {', '.join(allowed)}")
             return chosen
+
+        def positive_int(name: str) -> int:
+            raw = value(name)
+            if not raw.strip().isdigit() or int(raw) < 1:
+                raise ConfigurationError(f"{name}={raw!r}: expected a whole number above 0")
+            return int(raw)
+
+        def http_url(name: str) -> str:
+            url = value(name)
+            if not url.startswith(("http://", "https://")):
+                raise ConfigurationError(f"{name}={url!r}: expected an http:// or https:// URL")
+            return url.rstrip("/")
 
         classifier = choice("KEYWORD_CLASSIFIER", KEYWORD_CLASSIFIERS)
         if classifier == "openai" and not env.get("OPENAI_API_KEY"):
-            raise ValueError("KEYWORD_CLASSIFIER=openai needs OPENAI_API_KEY")
+            raise ConfigurationError("KEYWORD_CLASSIFIER=openai needs OPENAI_API_KEY")
         return cls(
             raw_data_uri=resolve_uri(value("RAW_DATA_URI")),
             lake_uri=resolve_uri(value("LAKE_URI")),
@@ -89,11 +168,11 @@ class Settings:
             keyword_classifier=classifier,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_model=value("OPENAI_MODEL"),
-            openai_max_requests=int(value("OPENAI_MAX_REQUESTS")),
+            openai_max_requests=positive_int("OPENAI_MAX_REQUESTS"),
             alert_webhook_configured=bool(env.get("ALERT_WEBHOOK_URL")),
-            check_thresholds={
-                name.removeprefix("CHECK_").lower(): raw
-                for name, raw in env.items()
-                if name.startswith("CHECK_") and raw
-            },
+            dagster_ui_url=http_url("DAGSTER_UI_URL"),
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            aws_region=env.get("AWS_REGION") or None,
+            search_export_days=days_of_month("SEARCH_EXPORT_DAYS", value("SEARCH_EXPORT_DAYS")),
+            check_thresholds=check_thresholds(env),
         )

@@ -15,7 +15,11 @@ from customer_analytics.lib.storage import Location
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.settings import Settings
 
-pytest_plugins = ["customer_analytics_tests.fixtures.mysql", "customer_analytics_tests.fixtures.s3"]
+pytest_plugins = [
+    "customer_analytics_tests.fixtures.mysql",
+    "customer_analytics_tests.fixtures.s3",
+    "customer_analytics_tests.fixtures.spark",
+]
 
 
 def content_line(_id: str, contract: str | None, app: str, duration: object) -> str:
@@ -39,11 +43,11 @@ class Project:
 
     @property
     def raw(self) -> Location:
-        return Location(self.settings.raw_data_uri)
+        return self.resources()["landing"].location
 
     @property
     def lake(self) -> Location:
-        return Location(self.settings.lake_uri)
+        return self.resources()["lake"].location
 
     def write_content_day(self, day: date, lines: list[str]) -> str:
         relative = f"log_content/{day:%Y%m%d}.json"

@@ -4,7 +4,7 @@ DuckDB scans Arrow tables and lazy Arrow datasets in place, so a month of daily 
 streamed from the lake rather than loaded whole.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -36,6 +36,18 @@ class ParsedDay:
 
     valid: pa.Table
     quarantine: pa.Table
+
+
+def first_failing_reason_sql(conditions: Mapping[str, str], reasons: Sequence[str]) -> str:
+    """A CASE naming the first of `reasons` whose condition holds, NULL when none does.
+
+    The order comes from `reasons` alone (a rules module's QUARANTINE_REASONS); `conditions`
+    must give a condition for each reason and for nothing else.
+    """
+    if set(conditions) != set(reasons) or len(set(reasons)) != len(reasons):
+        raise ValueError(f"Conditions {sorted(conditions)} do not match the reasons {reasons}")
+    branches = " ".join(f"WHEN {conditions[reason]} THEN '{reason}'" for reason in reasons)
+    return f"CASE {branches} END"
 
 
 def split_by_reason(

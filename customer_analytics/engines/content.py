@@ -6,29 +6,42 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer_analytics.engines.arrow_sql import ArrowSource, ParsedDay, query, split_by_reason
+from customer_analytics.engines.arrow_sql import (
+    ArrowSource,
+    ParsedDay,
+    first_failing_reason_sql,
+    query,
+    split_by_reason,
+)
 from customer_analytics.rules import schemas
 from customer_analytics.rules.content import (
     CATEGORIES,
+    QUARANTINE_REASONS,
     TOTAL_COLUMNS,
     category_sql,
+    contract_too_long_sql,
     invalid_contract_sql,
     most_watch_sql,
     taste_sql,
 )
+from customer_analytics.rules.text import trimmed_sql
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def split_lines(data: bytes) -> pa.Table:
     """The physical lines of a newline-delimited file, numbered from 1, line endings removed.
 
-    The lines are cut out of the file's own buffer (no copy per line). Bytes that are not UTF-8
-    are replaced rather than failing the day; such a line then fails validation on its own.
+    The lines are cut out of the file's own buffer (no copy per line). A UTF-8 byte-order mark
+    that starts the file is not part of line 1. Bytes that are not UTF-8 are replaced rather than
+    failing the day; such a line then fails validation on its own.
     """
+    start = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
     buffer = np.frombuffer(data, np.uint8)
     ends = np.flatnonzero(buffer == ord("\n")) + 1
-    if len(data) and data[-1:] != b"\n":
+    if len(data) > start and data[-1:] != b"\n":
         ends = np.append(ends, len(data))
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    offsets = np.concatenate([[start], ends]).astype(np.int64)
     lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
     try:
         lines.validate(full=True)
@@ -42,9 +55,13 @@ def split_lines(data: bytes) -> pa.Table:
     )
 
 
-# DuckDB's parser also accepts trailing commas and NaN/Infinity, which strict JSON parsers (and
-# so the original Spark job) reject; such lines are malformed here too.
-LENIENT_JSON = r",\s*[}\]]|[:,\[]\s*-?(NaN|Infinity)\s*[,}\]]"
+# DuckDB's JSON parser, which has no strict mode, also takes trailing commas and NaN/Infinity (any
+# case, `nan` and `inf` too), which JSON (RFC 8259) does not; such lines are malformed here. A line
+# the parser took is made of well-formed string tokens and the tokens between them, so this
+# pattern steps over every string token whole (escapes included) and finds a trailing comma or a
+# non-finite literal only outside strings, where the parser read it: never inside a value such as
+# "HNH, }" or "NaN]".
+NOT_STRICT_JSON = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*(?:,\s*[}\]]|[Nn][Aa][Nn]|[Ii][Nn][Ff])'
 
 # One JSON parse per line: the hit's envelope, then its `_source`, as typed structs.
 HIT_SHAPE = '{"_id": "VARCHAR", "_source": "JSON"}'
@@ -53,13 +70,26 @@ SOURCE_SHAPE = (
 )
 
 
+# When a line fails each rule, over the columns of `typed` below.
+REASON_CONDITIONS = {
+    "malformed_json": "is_object IS NOT TRUE",
+    "missing_source": "has_source IS NOT TRUE",
+    "invalid_contract": invalid_contract_sql("Contract"),
+    "contract_too_long": contract_too_long_sql("Contract"),
+    "invalid_duration": "TotalDuration IS NULL OR TotalDuration < 0",
+    "unknown_app": "category IS NULL",
+    "duplicate_id": "repeated_id",
+}
+
+
 def parse_content_day(lines: pa.Table, day: date) -> ParsedDay:
     """Validates one day of the viewing log: valid records and rejected lines with their reason."""
+    duration_text = trimmed_sql("source.TotalDuration->>'$'")
     sql = f"""
         WITH hits AS (
             SELECT line_number, raw_line,
                    try(json_type(raw_line)) = 'OBJECT'
-                       AND NOT regexp_matches(raw_line, '{LENIENT_JSON}') AS is_object,
+                       AND NOT regexp_matches(raw_line, '{NOT_STRICT_JSON}') AS is_object,
                    try(from_json(raw_line, '{HIT_SHAPE}')) AS hit
             FROM lines
         ), fields AS (
@@ -70,29 +100,21 @@ def parse_content_day(lines: pa.Table, day: date) -> ParsedDay:
             FROM hits
         ), typed AS (
             SELECT line_number, raw_line, is_object, has_source, _id,
-                   trim(source.Contract) AS Contract,
+                   {trimmed_sql("source.Contract")} AS Contract,
                    source.Mac AS Mac,
                    source.AppName AS AppName,
                    CASE
                        WHEN json_type(source.TotalDuration) IN ('BIGINT', 'UBIGINT')
                          OR (json_type(source.TotalDuration) = 'VARCHAR'
-                             AND regexp_full_match(trim(source.TotalDuration->>'$'), '[0-9]+'))
-                       THEN TRY_CAST(trim(source.TotalDuration->>'$') AS BIGINT)
+                             AND regexp_full_match({duration_text}, '[0-9]+'))
+                       THEN TRY_CAST({duration_text} AS BIGINT)
                    END AS TotalDuration,
                    {category_sql("source.AppName")} AS category,
                    _id IS NOT NULL AND row_number() OVER (
                        PARTITION BY _id ORDER BY line_number) > 1 AS repeated_id
             FROM fields
         )
-        SELECT *,
-               CASE
-                   WHEN is_object IS NOT TRUE THEN 'malformed_json'
-                   WHEN has_source IS NOT TRUE THEN 'missing_source'
-                   WHEN {invalid_contract_sql("Contract")} THEN 'invalid_contract'
-                   WHEN TotalDuration IS NULL OR TotalDuration < 0 THEN 'invalid_duration'
-                   WHEN category IS NULL THEN 'unknown_app'
-                   WHEN repeated_id THEN 'duplicate_id'
-               END AS reason
+        SELECT *, {first_failing_reason_sql(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
         FROM typed
     """
     day_literal = f"DATE '{day.isoformat()}'"

@@ -4,9 +4,23 @@ from datetime import date
 
 import pyarrow as pa
 
-from customer_analytics.engines.arrow_sql import ArrowSource, ParsedDay, query, split_by_reason
+from customer_analytics.engines.arrow_sql import (
+    ArrowSource,
+    ParsedDay,
+    first_failing_reason_sql,
+    query,
+    split_by_reason,
+)
 from customer_analytics.rules import schemas
-from customer_analytics.rules.search import VOICE_SEARCH_KEYWORD, normalize_keywords
+from customer_analytics.rules.search import (
+    DATETIME_PATTERN,
+    MAX_KEYWORD_LENGTH,
+    MAX_USER_ID_LENGTH,
+    QUARANTINE_REASONS,
+    VOICE_SEARCH_KEYWORD,
+    normalize_keywords,
+)
+from customer_analytics.rules.text import trimmed_sql
 
 RAW_COLUMNS = tuple(schemas.LOG_SEARCH_FILE.names)
 
@@ -15,33 +29,44 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# When a row fails each rule, over the columns of `typed` below.
+REASON_CONDITIONS = {
+    "invalid_user_id": "user_id_trimmed IS NULL OR user_id_trimmed = ''"
+    " OR upper(user_id_trimmed) = 'NULL'",
+    "user_id_too_long": f"length(user_id_trimmed) > {MAX_USER_ID_LENGTH}",
+    "not_search_action": f"lower({trimmed_sql('action')}) IS DISTINCT FROM 'search'",
+    "empty_keyword": "normalized IS NULL OR normalized = ''",
+    "keyword_too_long": f"length(normalized) > {MAX_KEYWORD_LENGTH}",
+    "voice_search": f"normalized = {_literal(VOICE_SEARCH_KEYWORD)}",
+    # A NULL datetime is an unknown time, kept NULL; text that is not a time is quarantined.
+    "invalid_datetime": "datetime IS NOT NULL AND parsed_datetime IS NULL",
+    "duplicate_event": "repeated_event",
+}
+
+
 def parse_search_day(events: pa.Table, day: date) -> ParsedDay:
     """Validates one day of the search log (rows numbered from 1 in file order)."""
     events = events.append_column("normalized", normalize_keywords(events["keyword"]))
     record = ", ".join(f"{column} := {column}" for column in RAW_COLUMNS)
+    datetime_text = trimmed_sql("datetime")
     sql = f"""
         WITH typed AS (
             SELECT *,
-                   trim(user_id) AS user_id_trimmed,
+                   {trimmed_sql("user_id")} AS user_id_trimmed,
+                   CASE WHEN regexp_full_match({datetime_text}, '{DATETIME_PATTERN}')
+                        THEN TRY_CAST({datetime_text} AS TIMESTAMP)
+                   END AS parsed_datetime,
                    eventID IS NOT NULL AND row_number() OVER (
                        PARTITION BY eventID ORDER BY row_number) > 1 AS repeated_event
             FROM events
         )
-        SELECT *,
-               CASE
-                   WHEN user_id_trimmed IS NULL OR user_id_trimmed = ''
-                        OR upper(user_id_trimmed) = 'NULL' THEN 'invalid_user_id'
-                   WHEN lower(trim(action)) IS DISTINCT FROM 'search' THEN 'not_search_action'
-                   WHEN normalized IS NULL OR normalized = '' THEN 'empty_keyword'
-                   WHEN normalized = {_literal(VOICE_SEARCH_KEYWORD)} THEN 'voice_search'
-                   WHEN repeated_event THEN 'duplicate_event'
-               END AS reason
+        SELECT *, {first_failing_reason_sql(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
         FROM typed
     """
     day_literal = f"DATE '{day.isoformat()}'"
     return split_by_reason(
         sql,
-        valid_columns=f"""{day_literal} AS date, eventID, TRY_CAST(datetime AS TIMESTAMP) AS datetime,
+        valid_columns=f"""{day_literal} AS date, eventID, parsed_datetime AS datetime,
             user_id_trimmed AS user_id, normalized AS keyword, keyword AS raw_keyword,
             platform, proxy_isp, networkType""",
         quarantine_columns=f"""{day_literal} AS date, row_number, reason,

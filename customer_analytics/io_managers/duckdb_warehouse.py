@@ -59,6 +59,9 @@ class DuckDBWarehouse:
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
+                # get_connection closes only when its block succeeds: an open writer left
+                # behind would refuse this process any read-only connection to the file.
+                con.close()
                 raise
 
     @staticmethod

@@ -6,30 +6,48 @@ The bulk load is LOAD DATA LOCAL INFILE from a TSV that Arrow writes, several ti
 than INSERTs; where the server or the client refuses local files, multi-row INSERTs stand in.
 """
 
+import contextlib
 import functools
 import itertools
 import logging
+import os
+import stat
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as csv
 import pymysql
 import sqlalchemy as sa
 
+from customer_analytics.lib.automation import TRANSIENT_MYSQL_ERRORS
+from customer_analytics.lib.metadata import shortened
+from customer_analytics.rules.content import MAX_CONTRACT_LENGTH
 from customer_analytics.rules.schemas import primary_key
+from customer_analytics.rules.search import MAX_KEYWORD_LENGTH, MAX_USER_ID_LENGTH
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # utf8mb4 takes up to 4 bytes a character and an InnoDB key at most 3,072 bytes: ids get 255
 # characters, free-text keywords 500, and a key of a keyword, an id and a date still fits.
+# The lengths of Contract, user_id and the keywords are the rules' own maxima: a longer value is
+# quarantined before it reaches a warehouse, so strict mode never meets one.
 VARCHAR_LENGTH = 255
-VARCHAR_LENGTHS = {"keyword": 500, "raw_keyword": 500, "keyword_prev": 500, "keyword_cur": 500}
+VARCHAR_LENGTHS = {
+    "Contract": MAX_CONTRACT_LENGTH,
+    "user_id": MAX_USER_ID_LENGTH,
+    "keyword": MAX_KEYWORD_LENGTH,
+    "keyword_prev": MAX_KEYWORD_LENGTH,
+    "keyword_cur": MAX_KEYWORD_LENGTH,
+    "raw_keyword": 500,
+}
 # Free text that nothing looks up, of any length (a dirty raw line can be long).
 TEXT_COLUMNS = {"raw_line", "record"}
 # Partition columns and the columns analytics filters and groups on, matched case-insensitively;
@@ -57,9 +75,14 @@ WRITE_TIMEOUT_SECONDS = 60
 
 # LOAD DATA LOCAL refused by the server or the client (MySQL 5, MySQL 8, MariaDB).
 LOCAL_INFILE_REFUSED = {1148, 3948, 4166}
-# Worth another try: no connection (cannot connect, gone away, lost during a query, killed,
-# idle too long) and a deadlock, after which InnoDB has rolled the transaction back.
-TRANSIENT = {2003, 2006, 2013, 2055, 1927, 4031, 1213}
+# Worth another try (lib/automation.py): no connection, a lock wait or a deadlock. Any other
+# error fails at once, as a dg.Failure that the step's RetryPolicy does not retry either.
+TRANSIENT = TRANSIENT_MYSQL_ERRORS
+# The TSV of a bulk load lies in a folder of the user's own under the temporary directory,
+# named `<pid>-<random>.tsv`: a load killed with its process (SIGKILL runs no `finally`) leaves
+# it there, and the next load removes it once that process is gone or the file is this old.
+TSV_FOLDER = "customer_analytics-warehouse-{uid}"
+STALE_TSV_SECONDS = 6 * 3600
 
 # Servers (URLs without password) that refused LOAD DATA LOCAL in this process.
 _refusing_servers: set[str] = set()
@@ -196,6 +219,48 @@ def _transient_cause(error: BaseException | None) -> BaseException | None:
     return None
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _remove_orphan_tsvs(folder: Path) -> None:
+    """Removes the TSVs of loads whose process is gone (or that are older than any load)."""
+    for path in folder.glob("*.tsv"):
+        writer = path.name.split("-", 1)[0]
+        try:
+            stale = time.time() - path.stat().st_mtime > STALE_TSV_SECONDS
+        except FileNotFoundError:  # removed meanwhile by another load
+            continue
+        if stale or not (writer.isdigit() and _running(int(writer))):
+            path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _tsv_file() -> Iterator[Path]:
+    """A path for the TSV of one load, removed when the load ends, and by the next load if the
+    process is killed first."""
+    folder = Path(tempfile.gettempdir()) / TSV_FOLDER.format(uid=os.getuid())
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        # The name is taken by another user: a private folder of this load's own.
+        with tempfile.TemporaryDirectory(prefix="warehouse-") as private:
+            yield Path(private) / "rows.tsv"
+        return
+    _remove_orphan_tsvs(folder)
+    path = folder / f"{os.getpid()}-{uuid.uuid4().hex}.tsv"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 @functools.cache
 def _engine(url: str) -> sa.Engine:
     """One pool per URL and process, shared by every step that connects to it."""
@@ -222,14 +287,22 @@ class MySQLWarehouse:
         self.retries = retries
         self.safe_url = self.engine.url.render_as_string(hide_password=True)
 
-    def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
+    def _retrying(self, what: str, attempt: Callable[[], T], writing: bool = False) -> T:
         """Runs `attempt` again when the connection is lost: a transaction that did not commit
-        was rolled back, and a replace or upsert that did gives the same rows a second time."""
+        was rolled back, and a replace or upsert that did gives the same rows a second time.
+        Any other error of a write (bad data, a table of other columns) is a dg.Failure that
+        Dagster does not retry either; a read raises its own error (LookupError...)."""
         for retry in itertools.count():
             try:
                 return attempt()
             except Exception as error:
                 cause = _transient_cause(error)
+                if cause is None and writing:
+                    raise dg.Failure(
+                        f"{what} on {self.safe_url} failed: {shortened(error, 1_000)} (not "
+                        "retried: a retry cannot fix this error)",
+                        allow_retries=False,
+                    ) from error
                 if cause is None or retry >= self.retries:
                     raise
                 delay = BACKOFF_SECONDS * 2**retry
@@ -279,7 +352,7 @@ class MySQLWarehouse:
                 with conn.begin():  # ROLLBACK on any error, COMMIT otherwise
                     work(conn)
 
-        self._retrying(what, attempt)
+        self._retrying(what, attempt, writing=True)
 
     @staticmethod
     def _executemany(conn: sa.Connection, sql: str, rows: pa.Table) -> None:
@@ -329,10 +402,10 @@ class MySQLWarehouse:
         where, parameters = _window_clause(window)
         # DELETE, not TRUNCATE: TRUNCATE commits at once and would show readers an empty table.
         delete = f"DELETE FROM {quoted(table)}{where}"
-        with tempfile.TemporaryDirectory(prefix="warehouse-") as folder:
+        with _tsv_file() as path:
             tsv = None
             if self.safe_url not in _refusing_servers:
-                tsv = Path(folder) / "rows.tsv"
+                tsv = path
                 write_tsv(rows, tsv)
 
             def work(conn: sa.Connection) -> None:

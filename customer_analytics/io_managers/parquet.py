@@ -5,8 +5,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from customer_analytics.io_managers.partitioning import partition_column, partition_keys
-from customer_analytics.lib.landing import Lake
-from customer_analytics.lib.metadata import table_metadata
+from customer_analytics.lib.automation import retry_only_if_transient
+from customer_analytics.lib.landing import UNREADABLE, Lake
+from customer_analytics.lib.metadata import shortened, table_metadata
 from customer_analytics.lib.storage import Location
 
 
@@ -17,8 +18,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     range; it is split on the asset's `partition_expr` column and each partition is written
     whole, replacing only its own file. Inputs come back as a `pyarrow.dataset.Dataset` over the
     requested partitions, so a month of days is scanned, not loaded. An input whose metadata
-    sets `allow_missing_partitions` loads the partitions that exist (with a warning) instead of
-    failing, for logs that cover only part of a month.
+    sets `allow_missing_partitions` loads the partitions that exist (listing the others in the
+    log) instead of failing, for logs that cover only part of a month. A stored file that is not
+    readable Parquet fails the step at once, naming the file; it is not retried. Writing the
+    lake is retried only for errors a retry can fix (`retry_only_if_transient`).
     """
 
     lake: dg.ResourceDependency[Lake]
@@ -34,7 +37,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         keys = partition_keys(context)
         asset = "/".join(context.asset_key.path)
         column = partition_column(context) if keys is not None else None
-        where = self.lake.write_partitions(asset, obj, column, keys)
+        with retry_only_if_transient(f"Writing {asset} to the lake"):
+            where = self.lake.write_partitions(asset, obj, column, keys)
         context.log.info(
             f"Wrote {obj.num_rows:,} rows in {len(keys or [None])} file(s) under {where}"
         )
@@ -45,7 +49,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         relatives = [self._relative(context.asset_key, key) for key in keys]
         missing = [self._lake.describe(rel) for rel in relatives if not self._lake.exists(rel)]
         if missing and (context.definition_metadata or {}).get("allow_missing_partitions"):
-            context.log.warning(
+            context.log.info(
                 f"Loading {len(relatives) - len(missing)} of {len(relatives)} partitions of "
                 f"{context.asset_key.to_user_string()}; not materialized: {', '.join(missing)}"
             )
@@ -56,4 +60,15 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} has not been materialized for "
                 f"{len(missing)} of the partitions needed: {', '.join(missing[:5])}"
             )
-        return self._lake.dataset(relatives)
+        asset = context.asset_key.to_user_string()
+        with retry_only_if_transient(f"Reading {asset} from the lake"):
+            for relative in relatives:  # each footer, so that a bad file is named
+                try:
+                    self._lake.parquet_row_count(relative)
+                except UNREADABLE as error:
+                    raise dg.Failure(
+                        f"{self._lake.describe(relative)} is not a readable Parquet file "
+                        f"({shortened(error)}): materialize that partition of {asset} again",
+                        allow_retries=False,
+                    ) from error
+            return self._lake.dataset(relatives)

@@ -1,16 +1,27 @@
-"""The serving warehouse: one table per asset, a partition replaced in one transaction."""
+"""The serving warehouse: one table per asset, a partition replaced in one transaction; for
+assets that ask for it, a CSV copy of what was stored, written once the warehouse committed."""
 
 from typing import Protocol
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from customer_analytics.io_managers.partitioning import partition_column, time_window
+from customer_analytics.io_managers.partitioning import (
+    partition_column,
+    partition_keys,
+    time_window,
+)
+from customer_analytics.lib.automation import retry_only_if_transient
+from customer_analytics.lib.landing import CsvExports
 from customer_analytics.lib.metadata import table_metadata
 from customer_analytics.settings import resolve_warehouse_url
 
 # (column, first value, first value after) of the rows a step owns; None for a whole table.
 Window = tuple[str, object, object] | None
+
+# Definition metadata of an asset whose stored rows are also exported as CSV.
+EXPORT_CSV = "export_csv"
 
 
 class Warehouse(Protocol):
@@ -62,17 +73,44 @@ def _window(context: dg.OutputContext | dg.InputContext) -> Window:
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
     """Writes Arrow tables to the warehouse, replacing exactly the partitions materialized
-    (delete-then-insert in one transaction), and reads them back as Arrow."""
+    (delete-then-insert in one transaction), and reads them back as Arrow.
+
+    An asset whose definition metadata has `export_csv: True` is also written as CSV, one file
+    per partition, after the warehouse committed: a failed load leaves the previous CSV, so the
+    export never holds rows the warehouse refused."""
 
     warehouse: dg.ResourceDependency[WarehouseResource]
+    exports: dg.ResourceDependency[CsvExports]
 
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         table = context.asset_key.path[-1]
         window = _window(context)
-        self.warehouse.connect().replace(table, obj, window)
+        with retry_only_if_transient(f"Writing warehouse table {table}"):
+            self.warehouse.connect().replace(table, obj, window)
         scope = "all rows" if window is None else f"{window[0]} in [{window[1]}, {window[2]})"
         context.log.info(f"Replaced {scope} of warehouse table {table}: {obj.num_rows:,} rows")
-        context.add_output_metadata({**table_metadata(obj), "table": table})
+        metadata = {**table_metadata(obj), "table": table}
+        if (context.definition_metadata or {}).get(EXPORT_CSV):
+            where = self._export(context, table, obj)
+            context.log.info(f"Exported {obj.num_rows:,} rows of {table} to {where}")
+            metadata["csv"] = dg.MetadataValue.path(where)
+        context.add_output_metadata(metadata)
+
+    def _export(self, context: dg.OutputContext, table: str, obj: pa.Table) -> str:
+        """One CSV per partition (`<table>/<partition key>.csv`), or `<table>.csv`."""
+        keys = partition_keys(context)
+        if keys is None:
+            return self.exports.write(table, None, obj)
+        if len(keys) == 1:
+            return self.exports.write(table, keys[0], obj)
+        column, partitions = partition_column(context), context.asset_partitions_def
+        for key in keys:
+            window = partitions.time_window_for_partition_key(key)
+            rows = obj.filter(
+                (pc.field(column) >= window.start.date()) & (pc.field(column) < window.end.date())
+            )
+            self.exports.write(table, key, rows)
+        return self.exports.folder(table)
 
     def load_input(self, context: dg.InputContext) -> pa.Table:
         return self.warehouse.connect().read(context.asset_key.path[-1], _window(context))

@@ -5,6 +5,7 @@ that fails is blocking — the asset raises after reporting every result, so the
 reaches the lake or the warehouse and nothing downstream runs on it. A WARN check only reports.
 """
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -12,21 +13,12 @@ import dagster as dg
 import pyarrow as pa
 
 from customer_analytics.io_managers.warehouse import Warehouse
+from customer_analytics.settings import CheckThresholds
+
+__all__ = ["ERROR", "WARN", "Check", "CheckThresholds", "Outcome", "check_specs", "run_checks"]
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
-
-
-class CheckThresholds(dg.ConfigurableResource):
-    """Limits of the checks; each can be set by `CHECK_<NAME>` (e.g. CHECK_MAX_OTHER_SHARE)."""
-
-    max_malformed_share: float = 0.5  # beyond this, the file is not the expected export
-    max_quarantine_share: float = 0.02  # per reason
-    max_unknown_app_share: float = 0.01
-    max_long_duration_share: float = 0.0  # durations over a day
-    min_volume_ratio: float = 0.5  # of the trailing median of earlier days
-    trailing_days: int = 7
-    max_other_share: float = 0.3  # keywords classified `Other`
 
 
 @dataclass(frozen=True)
@@ -59,7 +51,7 @@ def run_checks(
     context: dg.AssetExecutionContext, asset: str, checks: Sequence[Check], **data
 ) -> Iterator[dg.AssetCheckResult]:
     """Yields every check's result, then raises if a blocking one failed."""
-    blocked = []
+    blocked = {}
     selected = context.selected_asset_check_keys
     for check in checks:
         outcome = check.evaluate(**data)
@@ -71,7 +63,7 @@ def run_checks(
                 f"Check {asset}.{check.name} failed ({severity.value}): {figures}",
             )
             if severity == ERROR:
-                blocked.append(check.name)
+                blocked[check.name] = figures
         if dg.AssetCheckKey(dg.AssetKey(asset), check.name) not in selected:
             # Left out of the selection: still evaluated, and still blocking, but not reported.
             continue
@@ -86,6 +78,11 @@ def run_checks(
     if blocked:
         raise dg.Failure(
             f"{asset} not stored: blocking check(s) failed: {', '.join(blocked)}",
+            # The failing figures on the failure too, where the run's error is read.
+            metadata={
+                name: dg.MetadataValue.json(json.loads(json.dumps(figures, default=str)))
+                for name, figures in blocked.items()
+            },
             allow_retries=False,
         )
 

@@ -4,6 +4,9 @@ import dagster as dg
 import pyarrow as pa
 
 PREVIEW_ROWS = 5
+# A value shown in metadata, a log line or an error message is cut to this many characters: a
+# dirty line can be megabytes long, and each copy of it would land in the event log.
+PREVIEW_CHARS = 200
 OWNERS = ["team:data-engineering"]
 
 
@@ -21,8 +24,19 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
     )
 
 
+def shortened(value: object, limit: int = PREVIEW_CHARS) -> str:
+    """`value` as text, cut to `limit` characters with a note of how many were left out."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…(+{len(text) - limit:,} chars)"
+
+
 def _cell(value: object) -> str:
-    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+    if value is None:
+        return ""
+    text = shortened(value)
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:

@@ -1,11 +1,13 @@
 """Local paths and `s3://` URIs behind one interface (Arrow's filesystems).
 
-S3 is configured by dagster-aws's `S3Resource` (endpoint, region, retries), which falls back on
-the standard AWS variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...), so MinIO
-and other S3-compatible servers work by configuration alone.
+S3 is configured by dagster-aws's `S3Resource` (endpoint, region, retries; `settings.py` fills
+them from `AWS_ENDPOINT_URL` and `AWS_REGION`), so MinIO and other S3-compatible servers work by
+configuration alone. Keys come from the AWS credential chain.
 """
 
-import os
+import contextlib
+import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,15 +23,34 @@ from dagster_aws.s3 import S3Resource
 def s3_filesystem(s3: S3Resource) -> pafs.S3FileSystem:
     """Arrow's S3 client with the resource's settings; transient errors (throttling, 5xx,
     dropped connections) are retried by the AWS standard strategy."""
-    endpoint = s3.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     return pafs.S3FileSystem(
-        region=s3.region_name or os.environ.get("AWS_REGION") or "us-east-1",
-        endpoint_override=endpoint,
+        region=s3.region_name or "us-east-1",
+        endpoint_override=s3.endpoint_url,
         access_key=s3.aws_access_key_id,
         secret_key=s3.aws_secret_access_key,
         session_token=s3.aws_session_token,
         retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=s3.max_attempts or 5),
     )
+
+
+# Local staging files: `.<target name>.<32 hex digits>.tmp` (hidden, so that dataset discovery
+# and the landing-zone sensors skip them), and the unhidden form of earlier releases. A writer
+# adds to its file at least every few seconds; one untouched for this long belongs to a process
+# that died.
+STAGING_NAME = re.compile(r".+\.[0-9a-f]{32}\.tmp")
+STALE_STAGING_SECONDS = 15 * 60
+
+
+def _remove_stale_staging(fs: pafs.FileSystem, folder: str) -> None:
+    cutoff = time.time_ns() - STALE_STAGING_SECONDS * 1_000_000_000
+    for info in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
+        if (
+            info.type == pafs.FileType.File
+            and STAGING_NAME.fullmatch(info.base_name)
+            and info.mtime_ns < cutoff
+        ):
+            with contextlib.suppress(FileNotFoundError):  # another writer was quicker
+                fs.delete_file(info.path)
 
 
 @dataclass(frozen=True)
@@ -42,7 +63,9 @@ class Location:
     @cached_property
     def filesystem(self) -> pafs.FileSystem:
         if self.uri.startswith("s3://"):
-            return s3_filesystem(self.s3 or S3Resource())
+            if self.s3 is None:
+                raise ValueError(f"{self.uri} is in S3: its Location needs an S3Resource")
+            return s3_filesystem(self.s3)
         return pafs.LocalFileSystem()
 
     @property
@@ -95,13 +118,18 @@ class Location:
     def write(self, relative: str, write_to: Callable[[pa.NativeFile], None]) -> None:
         """Writes a file that readers see whole or not at all.
 
-        Locally the file is written beside its target and renamed over it; an S3 object only
-        appears once its upload has completed.
+        Locally the file is written beside its target, under a hidden name, and renamed over
+        it; an S3 object only appears once its upload has completed. A process killed
+        mid-write leaves its staging file behind: the next write into the folder removes
+        those that nobody has written to for `STALE_STAGING_SECONDS`.
         """
         fs, target = self.filesystem, self.path(relative)
-        fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        folder, name = target.rsplit("/", 1)
+        fs.create_dir(folder, recursive=True)
         local = isinstance(fs, pafs.LocalFileSystem)
-        staging = f"{target}.{uuid.uuid4().hex}.tmp" if local else target
+        if local:
+            _remove_stale_staging(fs, folder)
+        staging = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp" if local else target
         try:
             with fs.open_output_stream(staging) as sink:
                 write_to(sink)

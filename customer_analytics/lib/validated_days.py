@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer_analytics.engines.arrow_sql import ParsedDay
-from customer_analytics.lib.automation import newest_day
+from customer_analytics.lib.automation import newest_day, nightly_deadline
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome, run_checks
 from customer_analytics.lib.landing import Lake
 from customer_analytics.lib.metadata import OWNERS, stored_table, table_metadata
@@ -40,6 +40,7 @@ def split_outs(
             kinds=kinds,
             owners=OWNERS,
             automation_condition=newest_day,
+            freshness_policy=nightly_deadline,
             is_required=False,  # either output may be selected alone
         )
 
@@ -69,6 +70,14 @@ class DayCounts:
 
     def share(self, reason: str) -> float:
         return self.by_reason.get(reason, 0) / self.rows if self.rows else 0.0
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.by_reason.values())
+
+    @property
+    def rejected_share(self) -> float:
+        return self.rejected / self.rows if self.rows else 0.0
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,38 @@ def quarantine_share_check(reasons: Sequence[str]) -> Check:
         WARN,
         evaluate,
     )
+
+
+def _rejected(validated: ValidatedDays) -> Outcome:
+    limit = validated.thresholds.max_rejected_share
+    worst = max(validated.days, key=lambda counts: counts.rejected_share)
+    return Outcome(
+        passed=worst.rejected_share <= limit,
+        metadata={
+            "worst_day": str(worst.day),
+            "rejected_share": worst.rejected_share,
+            "rejected_rows": worst.rejected,
+            "rows": worst.rows,
+            "limit": limit,
+            "days_over_limit": dg.MetadataValue.json(
+                [str(c.day) for c in validated.days if c.rejected_share > limit]
+            ),
+            "rejected_share_by_day": dg.MetadataValue.json(
+                {str(c.day): round(c.rejected_share, 5) for c in validated.days}
+            ),
+        },
+    )
+
+
+# Every reason together: a day can be mostly dirt while no single reason, nor the shape of the
+# file, passes its own limit (a third truncated, half of the rest without a contract).
+rejected_share_check = Check(
+    "rejected_share",
+    "Each day's share of rows rejected, all reasons together, stays under its limit: a day "
+    "that is mostly dirt is not stored.",
+    ERROR,
+    _rejected,
+)
 
 
 def reason_share_check(name: str, reason: str, limit_field: str, description: str) -> Check:

@@ -1,14 +1,17 @@
 """Rules for the viewing log: validity, the app → category map, and the profile columns.
 
 The SQL fragments use only functions that DuckDB and Spark SQL both understand (CASE, trim,
-upper, greatest, concat_ws, nullif), so each engine runs the very same expressions.
+upper, length, greatest, concat_ws, nullif), so each engine runs the very same expressions.
 """
+
+from customer_analytics.rules.text import trimmed_sql
 
 # Order matters: a rejected line carries the first reason it fails.
 QUARANTINE_REASONS = (
     "malformed_json",
     "missing_source",
     "invalid_contract",
+    "contract_too_long",
     "invalid_duration",
     "unknown_app",
     "duplicate_id",
@@ -28,6 +31,9 @@ CATEGORIES = ("Giai Tri", "Phim Truyen", "The Thao", "Thieu Nhi", "Truyen Hinh")
 MOST_WATCH_ORDER = ("Truyen Hinh", "Phim Truyen", "The Thao", "Thieu Nhi", "Giai Tri")
 TASTE_ORDER = CATEGORIES
 INVALID_CONTRACTS = ("", "0", "NULL")
+# Longest trimmed Contract, in characters (code points, as SQL's length and MySQL's VARCHAR
+# count them): the warehouse column is VARCHAR(MAX_CONTRACT_LENGTH).
+MAX_CONTRACT_LENGTH = 255
 
 
 def total_column(category: str) -> str:
@@ -42,9 +48,10 @@ def _quote(text: str) -> str:
 
 
 def category_sql(app_name: str) -> str:
-    """Category of an AppName expression, NULL for an unknown app."""
+    """Category of an AppName expression (matched trimmed and upper-cased), NULL for an unknown app."""
+    key = f"upper({trimmed_sql(app_name)})"
     branches = " ".join(
-        f"WHEN upper(trim({app_name})) IN ({', '.join(map(_quote, apps))}) THEN {_quote(category)}"
+        f"WHEN {key} IN ({', '.join(map(_quote, apps))}) THEN {_quote(category)}"
         for category, apps in APP_CATEGORIES.items()
     )
     return f"CASE {branches} END"
@@ -54,6 +61,11 @@ def invalid_contract_sql(contract: str) -> str:
     """True when a trimmed Contract expression is null, empty, `0` or `NULL` in any case."""
     values = ", ".join(map(_quote, INVALID_CONTRACTS))
     return f"({contract} IS NULL OR upper({contract}) IN ({values}))"
+
+
+def contract_too_long_sql(contract: str) -> str:
+    """True when a trimmed Contract expression has more than MAX_CONTRACT_LENGTH characters."""
+    return f"length({contract}) > {MAX_CONTRACT_LENGTH}"
 
 
 def most_watch_sql() -> str:

@@ -3,13 +3,32 @@
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_analytics.rules.text import WHITE_SPACE_CLASS
+
 # Order matters: a rejected row carries the first reason it fails.
 QUARANTINE_REASONS = (
     "invalid_user_id",
+    "user_id_too_long",
     "not_search_action",
     "empty_keyword",
+    "keyword_too_long",
     "voice_search",
+    "invalid_datetime",
     "duplicate_event",
+)
+
+# Longest trimmed user_id and longest normalized keyword, in characters (code points, as SQL's
+# length and MySQL's VARCHAR count them): the warehouse columns are VARCHAR of these lengths.
+MAX_USER_ID_LENGTH = 255
+MAX_KEYWORD_LENGTH = 500
+
+# A search's `datetime`, once trimmed: `YYYY-MM-DD HH:MM:SS` (or a `T` between date and time)
+# with up to 6 digits of fraction, the precision of the stored timestamp. A value of another
+# shape is quarantined rather than guessed at: DuckDB's cast would read `24:00:00` as the next
+# day, drop a `+07` offset and take `infinity`. The calendar (month 13, 30 February) is checked
+# by the cast itself.
+DATETIME_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
 )
 
 VOICE_SEARCH_PLACEHOLDER = "Tìm kiếm bằng giọng nói"
@@ -35,13 +54,13 @@ FALLBACK_CATEGORY = "Other"
 TASTES = ("Unchanged", "Changed", "New", "Churned")
 
 # Unicode white space, not only ASCII: viewers paste titles with no-break spaces.
-_WHITE_SPACE = r"[\s\p{Z}\x{0B}\x{85}]+"
+_WHITE_SPACE_RUN = WHITE_SPACE_CLASS + "+"
 
 
 def normalize_keywords(keywords: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """NFC, trimmed, runs of white space collapsed to one space, lower-cased; NULL stays NULL."""
     text = pc.utf8_normalize(keywords, "NFC")
-    text = pc.replace_substring_regex(text, _WHITE_SPACE, " ")
+    text = pc.replace_substring_regex(text, _WHITE_SPACE_RUN, " ")
     return pc.utf8_lower(pc.utf8_trim(text, " "))
 
 

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-content", dest="content", action="store_false", help="skip log_content"
     )
     parser.add_argument("--no-search", dest="search", action="store_false", help="skip log_search")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the summary line, not one line a file"
+    )
     return parser
 
 
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             searches_per_day=args.searches_per_day,
             content=args.content,
             search=args.search,
+            verbose=not args.quiet,
         )
     except ValueError as error:  # a population too large for the contract numbering
         parser.error(str(error))

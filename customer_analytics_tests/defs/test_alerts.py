@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 
 from customer_analytics.defs.alerts import check_failure_alerts
 from customer_analytics.lib.alerts import AlertWebhook
@@ -139,3 +140,34 @@ def test_an_undeliverable_alert_is_retried_next_tick_without_repeating_the_other
     # The next tick starts after the delivered alert: only the failed one is sent again.
     _tick(instance, context.cursor, hook.url)
     assert [a["check"] for a in hook.delivered] == ["few_refunds", "rows_present"]
+
+
+def _freshness_change(instance, asset: str, previous: str, new: str) -> None:
+    # What the daemon's freshness evaluation records when a state changes.
+    change = FreshnessStateChange(
+        key=dg.AssetKey(asset),
+        previous_state=FreshnessState(previous),
+        new_state=FreshnessState(new),
+        state_change_timestamp=1_656_720_000.0,
+    )
+    instance._report_runless_asset_event(asset_event=change)
+
+
+def test_an_asset_that_turns_stale_is_posted_once_and_a_recovery_is_not(slack, instance):
+    hook = slack()
+    cursor, _ = _tick(instance, None, hook.url)
+    _freshness_change(instance, "raw_log_content", "PASS", "FAIL")
+    _freshness_change(instance, "daily_pivot", "PASS", "WARN")
+    _freshness_change(instance, "raw_log_content", "FAIL", "PASS")
+
+    cursor, _ = _tick(instance, cursor, hook.url)
+    assert [(a["asset"], a["check"], a["severity"]) for a in hook.delivered] == [
+        ("raw_log_content", "freshness", "ERROR"),
+        ("daily_pivot", "freshness", "WARN"),
+    ]
+    stale = hook.delivered[0]
+    assert "raw_log_content is stale (freshness FAIL, was PASS)" in stale["text"]
+    assert stale["asset_url"] == "http://127.0.0.1:3000/assets/raw_log_content"
+
+    _tick(instance, cursor, hook.url)
+    assert len(hook.delivered) == 2

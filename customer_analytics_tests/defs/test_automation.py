@@ -1,5 +1,6 @@
 """The sensors and automation conditions against a real Dagster instance."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -17,15 +18,27 @@ def _tick(project, instance, cursor):
     return result.run_requests, result.cursor
 
 
-def test_a_new_day_file_is_requested_once(project, instance):
+def test_the_first_tick_records_the_days_present_and_launches_nothing(project, instance):
     project.write_content_day(date(2022, 4, 1), [content_line("a", "C1", "KPLUS", 1)])
+    project.write_content_day(date(2022, 4, 2), [content_line("b", "C1", "KPLUS", 1)])
     requests, cursor = _tick(project, instance, None)
+    assert requests == []
+    assert sorted(json.loads(cursor)) == ["2022-04-01", "2022-04-02"]
+
+    requests, _ = _tick(project, instance, cursor)
+    assert requests == []
+
+
+def test_a_new_day_file_is_requested_once_for_the_daily_job(project, instance):
+    _, cursor = _tick(project, instance, None)
+    project.write_content_day(date(2022, 4, 1), [content_line("a", "C1", "KPLUS", 1)])
+    requests, cursor = _tick(project, instance, cursor)
     assert [r.partition_key for r in requests] == ["2022-04-01"]
+    assert new_content_files.job_name == "content_daily_job"
 
     project.write_content_day(date(2022, 4, 2), [content_line("b", "C1", "KPLUS", 1)])
     requests, cursor = _tick(project, instance, cursor)
     assert [r.partition_key for r in requests] == ["2022-04-02"]
-    assert requests[0].job_name is None or requests[0].job_name == "content_daily_job"
 
     requests, cursor = _tick(project, instance, cursor)
     assert requests == []
@@ -42,8 +55,9 @@ def test_a_rewritten_day_file_is_requested_again(project, instance):
 
 
 def test_files_outside_the_partitions_are_ignored(project, instance):
+    _, cursor = _tick(project, instance, None)
     project.write_content_day(date(2021, 12, 31), [content_line("a", "C1", "KPLUS", 1)])
-    requests, _ = _tick(project, instance, None)
+    requests, _ = _tick(project, instance, cursor)
     assert requests == []
 
 

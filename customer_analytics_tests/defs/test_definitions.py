@@ -1,6 +1,8 @@
 """What the Dagster UI shows of each asset: group, partitions, kinds, columns, checks, owners and
 automation, against the design card. Every expected value is written out here."""
 
+from datetime import timedelta
+
 import dagster as dg
 import pytest
 
@@ -112,6 +114,7 @@ CHECKS = {
     "raw_log_content": {
         "file_schema",
         "quarantine_share",
+        "rejected_share",
         "unknown_app_share",
         "durations_over_a_day",
         "daily_volume",
@@ -125,7 +128,7 @@ CHECKS = {
         "most_watch_and_taste_consistent",
         "totals_match_daily_pivots",
     },
-    "raw_log_search": {"user_ids_present", "quarantine_share", "daily_volume"},
+    "raw_log_search": {"user_ids_present", "quarantine_share", "rejected_share", "daily_volume"},
     "search_quarantine": set(),
     "monthly_top_keyword": {"one_top_keyword_per_user"},
     "keyword_category": {"categories_valid", "other_share"},
@@ -230,3 +233,23 @@ def test_network_steps_retry_and_warehouse_writers_share_a_pool(definitions):
         "customer_search_stats": "warehouse",
         "keyword_category": "llm",
     }
+
+
+DAILY_ASSETS = (
+    "raw_log_content",
+    "content_quarantine",
+    "daily_pivot",
+    "raw_log_search",
+    "search_quarantine",
+)
+
+
+@pytest.mark.parametrize("asset", sorted(ASSETS))
+def test_daily_assets_are_late_after_six_and_monthly_ones_have_no_deadline(definitions, asset):
+    policy = definitions.resolve_asset_graph().get(dg.AssetKey(asset)).freshness_policy
+    if asset in DAILY_ASSETS:
+        assert policy == dg.FreshnessPolicy.cron(
+            deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4)
+        )
+    else:
+        assert policy is None

@@ -101,6 +101,12 @@ def _rows(table: pa.Table) -> list[tuple]:
         pytest.param(b"a\r\n\r\nb\r\n", [(1, "a"), (2, ""), (3, "b")], id="crlf-blank-in-middle"),
         pytest.param(b"a\n\n", [(1, "a"), (2, "")], id="blank-last-line"),
         pytest.param(b" a \n", [(1, " a ")], id="spaces-kept"),
+        pytest.param(b"\xef\xbb\xbfa\nb\n", [(1, "a"), (2, "b")], id="bom-dropped"),
+        pytest.param(b"\xef\xbb\xbfa\r\nb", [(1, "a"), (2, "b")], id="bom-crlf-no-final-newline"),
+        pytest.param(b"\xef\xbb\xbf", [], id="bom-only-is-an-empty-file"),
+        pytest.param(b"\xef\xbb\xbf\n", [(1, "")], id="bom-then-one-blank-line"),
+        pytest.param(b"\xef\xbb\xbf\xef\xbb\xbfa\n", [(1, "\ufeffa")], id="second-bom-kept"),
+        pytest.param(b"a\n\xef\xbb\xbfb\n", [(1, "a"), (2, "\ufeffb")], id="bom-inside-kept"),
     ],
 )
 def test_split_lines_numbers_physical_lines(data, expected):
@@ -124,6 +130,33 @@ def test_undecodable_bytes_fail_only_their_own_line():
     parsed = parse_content_day(split_lines(data), DAY)
     assert _reasons(parsed) == [(1, "malformed_json")]
     assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
+
+
+def test_byte_order_mark_of_the_file_keeps_line_one_valid():
+    second = '{"_id": "g2", "_source": {"Contract": "HNH2", "TotalDuration": 5, "AppName": "VOD"}}'
+    data = b"\xef\xbb\xbf" + GOOD.encode() + b"\r\n" + second.encode() + b"\r\n"
+    parsed = parse_content_day(split_lines(data), DAY)
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [
+        ("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1"),
+        ("HNH2", "VOD", "Phim Truyen", 5, "g2"),
+    ]
+
+
+def test_byte_order_mark_with_undecodable_bytes_later():
+    """The replacement of bad bytes re-reads the file: its byte-order mark is dropped again."""
+    data = b"\xef\xbb\xbf" + GOOD.encode() + b"\n\xff\n"
+    parsed = parse_content_day(split_lines(data), DAY)
+    assert parsed.quarantine.to_pylist() == [
+        {"date": DAY, "line_number": 2, "reason": "malformed_json", "raw_line": "\ufffd"}
+    ]
+    assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
+
+
+def test_byte_order_mark_inside_the_file_is_a_malformed_line():
+    data = GOOD.encode() + b"\n\xef\xbb\xbf" + GOOD.replace("g1", "g2").encode() + b"\n"
+    parsed = parse_content_day(split_lines(data), DAY)
+    assert _reasons(parsed) == [(2, "malformed_json")]
 
 
 # --- parse_content_day: valid records ------------------------------------------------------------
@@ -186,6 +219,21 @@ def test_app_name_maps_to_category_and_is_kept_as_logged(app, category):
 
 
 @pytest.mark.parametrize(
+    ("json_app", "app", "category"),
+    [
+        pytest.param('" KPLUS\\t"', " KPLUS\t", "Truyen Hinh", id="space-tab"),
+        pytest.param('"\\nvod\\r\\n"', "\nvod\r\n", "Phim Truyen", id="newlines"),
+        pytest.param('"\u00a0Child\u3000"', "\u00a0Child\u3000", "Thieu Nhi", id="nbsp-ideographic"),
+        pytest.param('"\\u2003SPORT\\u0085"', "\u2003SPORT\u0085", "The Thao", id="escaped-em-space-nel"),
+    ],
+)  # fmt: skip
+def test_app_name_is_matched_without_unicode_white_space(json_app, app, category):
+    parsed = _parse(_line(f'"Contract": "C1", "TotalDuration": 10, "AppName": {json_app}'))
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [("C1", app, category, 10, "x1")]
+
+
+@pytest.mark.parametrize(
     ("contract", "expected"),
     [
         ('"HNH579912"', "HNH579912"),
@@ -194,12 +242,72 @@ def test_app_name_maps_to_category_and_is_kept_as_logged(app, category):
         ("12345", "12345"),
         ('"NULLX"', "NULLX"),
         ('"00"', "00"),
+        ('"\\tHNH2\\t"', "HNH2"),
+        ('"\\r\\nHNH2\\n"', "HNH2"),
+        ('"\u00a0HNH2\u3000"', "HNH2"),
+        ('"\\u2009\\u000bHNH2\\u000c\\u202f"', "HNH2"),
+        ('"HNH 2"', "HNH 2"),
+        ('"HNH\\t2"', "HNH\t2"),
     ],
 )
 def test_contract_is_trimmed(contract, expected):
     parsed = _parse(_line(f'"Contract": {contract}, "TotalDuration": 10, "AppName": "VOD"'))
     assert _reasons(parsed) == []
     assert _valid(parsed) == [(expected, "VOD", "Phim Truyen", 10, "x1")]
+
+
+def test_contracts_differing_only_in_white_space_are_one_contract():
+    lines = [
+        '{"_id": "t1", "_source": {"Contract": "\\tHNH2\\t", "TotalDuration": 10, "AppName": "VOD"}}',
+        '{"_id": "t2", "_source": {"Contract": "HNH2", "TotalDuration": 20, "AppName": "VOD"}}',
+        '{"_id": "t3", "_source": {"Contract": "\u3000HNH2\u00a0", "TotalDuration": 5, "AppName": "KPLUS"}}',
+    ]
+    parsed = _parse("\n".join(lines) + "\n", date(2022, 4, 3))
+    assert parsed.valid.column("Contract").to_pylist() == ["HNH2", "HNH2", "HNH2"]
+    assert _rows(daily_pivot(parsed.valid)) == [(date(2022, 4, 3), "HNH2", 0, 30, 0, 0, 5)]
+
+
+# 255 characters: the longest valid Contract (MAX_CONTRACT_LENGTH).
+CONTRACT_255 = "HNH" + "0123456789" * 25 + "01"
+# 255 characters of two bytes each in UTF-8: 510 bytes, still 255 characters.
+CONTRACT_255_TWO_BYTE = "\u0110" * 255
+
+
+def test_fixture_lengths_are_what_they_claim():
+    assert len(CONTRACT_255) == 255
+    assert len(CONTRACT_255_TWO_BYTE) == 255
+    assert len(CONTRACT_255_TWO_BYTE.encode()) == 510
+
+
+@pytest.mark.parametrize(
+    ("json_contract", "expected"),
+    [
+        pytest.param(f'"{CONTRACT_255}"', CONTRACT_255, id="255"),
+        pytest.param(f'"{CONTRACT_255_TWO_BYTE}"', CONTRACT_255_TWO_BYTE, id="255-two-byte"),
+        pytest.param(f'"  {CONTRACT_255}\\t"', CONTRACT_255, id="255-after-trimming"),
+    ],
+)
+def test_contract_of_255_characters_is_valid(json_contract, expected):
+    parsed = _parse(_line(f'"Contract": {json_contract}, "TotalDuration": 10, "AppName": "VOD"'))
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [(expected, "VOD", "Phim Truyen", 10, "x1")]
+
+
+@pytest.mark.parametrize(
+    "contract",
+    [
+        pytest.param(CONTRACT_255 + "X", id="256"),
+        pytest.param(CONTRACT_255_TWO_BYTE + "\u0110", id="256-two-byte"),
+        pytest.param("HNH" + "7" * 297, id="300"),
+    ],
+)
+def test_contract_longer_than_255_characters_is_quarantined(contract):
+    line = _line(f'"Contract": "{contract}", "TotalDuration": 10, "AppName": "VOD"')
+    parsed = _parse(GOOD + "\n" + line + "\n")
+    assert parsed.quarantine.to_pylist() == [
+        {"date": DAY, "line_number": 2, "reason": "contract_too_long", "raw_line": line}
+    ]
+    assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
 
 
 @pytest.mark.parametrize(
@@ -212,6 +320,8 @@ def test_contract_is_trimmed(contract, expected):
         ('"0"', 0),
         ('"007"', 7),
         ("9223372036854775807", 9223372036854775807),
+        ('"\\t254\\n"', 254),
+        ('"\u00a0254\u3000"', 254),
     ],
 )
 def test_accepted_durations(duration, expected):
@@ -258,6 +368,16 @@ def test_accepted_durations(duration, expected):
         pytest.param(_line('"Contract": "null", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-null-text"),
         pytest.param(_line('"Contract": " Null ", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-Null-spaces"),
         pytest.param('{"_id": "x1", "_source": {}}', "invalid_contract", id="contract-empty-source"),
+        pytest.param(_line('"Contract": "\\t", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-tab"),
+        pytest.param(_line('"Contract": "\u3000", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-ideographic-space"),
+        pytest.param(_line('"Contract": "\\u3000", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-escaped-ideographic-space"),
+        pytest.param(_line('"Contract": " \\t\\n\\r\u00a0", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-white-space-mix"),
+        pytest.param(_line('"Contract": "\\t0\u00a0", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-zero-tabs"),
+        pytest.param(_line('"Contract": "\u2003null\\n", "TotalDuration": 10, "AppName": "VOD"'), "invalid_contract", id="contract-null-em-space"),
+        # contract_too_long
+        pytest.param(_line('"Contract": "' + "C" * 256 + '", "TotalDuration": 10, "AppName": "VOD"'), "contract_too_long", id="contract-256"),
+        pytest.param(_line('"Contract": "' + "C" * 300 + '", "TotalDuration": 10, "AppName": "VOD"'), "contract_too_long", id="contract-300"),
+        pytest.param(_line('"Contract": "' + "\u0110" * 256 + '", "TotalDuration": 10, "AppName": "VOD"'), "contract_too_long", id="contract-256-two-byte"),
         # invalid_duration
         pytest.param(_line('"Contract": "C1", "TotalDuration": -5, "AppName": "VOD"'), "invalid_duration", id="duration-negative"),
         pytest.param(_line('"Contract": "C1", "TotalDuration": 12.5, "AppName": "VOD"'), "invalid_duration", id="duration-float"),
@@ -311,6 +431,44 @@ def test_lenient_json_is_not_json(line):
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "x": [1, 2, ]}}', id="array-comma"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD" , }}', id="spaced-comma"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1\\\\", "TotalDuration": 10, "AppName": "VOD",}}', id="comma-after-escaped-backslash"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1\\"", "TotalDuration": 10, "AppName": "VOD", "x": nan}}', id="nan-after-escaped-quote"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": inf, "AppName": "VOD"}}', id="inf"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": -inf, "AppName": "VOD"}}', id="minus-inf"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": INFINITY, "AppName": "VOD"}}', id="infinity-upper"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "x": -nan}}', id="minus-nan"),
+    ],
+)  # fmt: skip
+def test_other_lenient_json_is_not_json(line):
+    """DuckDB also takes these; JSON does not."""
+    parsed = _parse(line + "\n")
+    assert _reasons(parsed) == [(1, "malformed_json")]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param('{"_id":"a","_source":{"Contract":"HNH, }","TotalDuration":1,"AppName":"KPLUS"}}', ("HNH, }", "KPLUS", "Truyen Hinh", 1, "a"), id="comma-brace-in-string"),
+        pytest.param('{"_id":"b","_source":{"Contract":"NaN]","TotalDuration":1,"AppName":"KPLUS"}}', ("NaN]", "KPLUS", "Truyen Hinh", 1, "b"), id="nan-in-string"),
+        pytest.param('{"_id":"c","_source":{"Contract":"x,]","Mac":"Infinity","TotalDuration":1,"AppName":"VOD"}}', ("x,]", "VOD", "Phim Truyen", 1, "c"), id="comma-bracket-infinity-in-strings"),
+        pytest.param('{"_id":"d","_source":{"Contract":"q\\", }","TotalDuration":2,"AppName":"VOD"}}', ('q", }', "VOD", "Phim Truyen", 2, "d"), id="escaped-quote-then-comma-brace"),
+        pytest.param('{"_id":"e","_source":{"Contract":"\\\\","TotalDuration":3,"AppName":"VOD"}}', ("\\", "VOD", "Phim Truyen", 3, "e"), id="escaped-backslash"),
+        pytest.param('{"_id":"f","_source":{"Contract":"inf","TotalDuration":4,"AppName":"VOD"},"nan":", ]"}', ("inf", "VOD", "Phim Truyen", 4, "f"), id="inf-and-nan-as-key-and-value"),
+        pytest.param('{"_id":"g","_source":{"Contract":"C1","TotalDuration":5,"AppName":"VOD","x":[true,false,null]}}', ("C1", "VOD", "Phim Truyen", 5, "g"), id="literals"),
+    ],
+)  # fmt: skip
+def test_json_look_alikes_inside_strings_are_valid(line, expected):
+    """A trailing comma or a NaN/Infinity inside a string is text, not a token."""
+    parsed = _parse(line + "\n")
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [expected]
+
+
+@pytest.mark.parametrize(
     ("source", "reason"),
     [
         pytest.param('"Contract": "0", "TotalDuration": -1, "AppName": "YOUTUBE"', "invalid_contract", id="contract-duration-app"),
@@ -318,6 +476,8 @@ def test_lenient_json_is_not_json(line):
         pytest.param('"Contract": null, "TotalDuration": "abc", "AppName": "VOD"', "invalid_contract", id="contract-duration"),
         pytest.param('"Contract": "C1", "TotalDuration": "abc", "AppName": null', "invalid_duration", id="duration-app"),
         pytest.param('"Contract": "C1", "TotalDuration": 1.5, "AppName": "YOUTUBE"', "invalid_duration", id="float-duration-app"),
+        pytest.param('"Contract": "' + "C" * 256 + '", "TotalDuration": -1, "AppName": "YOUTUBE"', "contract_too_long", id="long-contract-duration-app"),
+        pytest.param('"Contract": "' + "C" * 300 + '", "TotalDuration": 10, "AppName": "VOD"', "contract_too_long", id="long-contract-duplicate"),
     ],
 )  # fmt: skip
 def test_first_failing_reason_is_reported(source, reason):

@@ -229,17 +229,56 @@ def test_date_is_the_day_passed_not_the_datetime():
         pytest.param("2022-06-01 18:59:12.345", datetime(2022, 6, 1, 18, 59, 12, 345000), id="ms"),
         pytest.param("2022-06-14 00:00:00.000", datetime(2022, 6, 14, 0, 0, 0), id="midnight"),
         pytest.param("2022-07-01 09:05:07", datetime(2022, 7, 1, 9, 5, 7), id="no-fraction"),
-        pytest.param("abc", None, id="text"),
-        pytest.param("", None, id="empty"),
-        pytest.param(None, None, id="null"),
-        pytest.param("2022-13-01 10:00:00", None, id="month-13"),
-        pytest.param("2022-02-30 10:00:00", None, id="february-30"),
+        pytest.param("2022-07-01 09:05:07.5", datetime(2022, 7, 1, 9, 5, 7, 500000), id="one-digit-fraction"),
+        pytest.param("2022-06-30 23:59:59.999999", datetime(2022, 6, 30, 23, 59, 59, 999999), id="microseconds"),
+        pytest.param("2022-06-01T18:59:12", datetime(2022, 6, 1, 18, 59, 12), id="iso-t"),
+        pytest.param(" 2022-06-01 18:59:12.345\t", datetime(2022, 6, 1, 18, 59, 12, 345000), id="white-space-trimmed"),
+        pytest.param("\u00a02022-06-01 18:59:12\u3000", datetime(2022, 6, 1, 18, 59, 12), id="unicode-white-space-trimmed"),
+        pytest.param("2024-02-29 10:00:00", datetime(2024, 2, 29, 10, 0, 0), id="leap-day"),
+        pytest.param(None, None, id="null-stays-null"),
     ],
-)
+)  # fmt: skip
 def test_datetime_is_parsed_or_null_and_the_row_stays_valid(text, expected):
     parsed = _parse({"datetime": text})
     assert _reasons(parsed) == []
     assert parsed.valid.column("datetime").to_pylist() == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("abc", id="text"),
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="spaces"),
+        pytest.param("?", id="question-mark"),
+        pytest.param("2022-13-01 10:00:00", id="month-13"),
+        pytest.param("2022-02-30 10:00:00", id="february-30"),
+        pytest.param("2022-02-29 10:00:00", id="february-29-not-leap"),
+        pytest.param("2022-06-01 24:00:00", id="hour-24"),
+        pytest.param("2022-06-01 18:60:00", id="minute-60"),
+        pytest.param("2022-06-01 18:59:60", id="second-60"),
+        pytest.param("2022-06-01", id="date-only"),
+        pytest.param("18:59:12", id="time-only"),
+        pytest.param("2022-6-1 1:2:3", id="no-leading-zeros"),
+        pytest.param("2022-06-01  18:59:12", id="two-spaces"),
+        pytest.param("2022-06-01 18:59:12.3456789", id="seven-digit-fraction"),
+        pytest.param("2022-06-01 18:59:12.", id="empty-fraction"),
+        pytest.param("2022-06-01 18:59:12+07", id="offset"),
+        pytest.param("2022-06-01 18:59:12Z", id="zulu"),
+        pytest.param("01/06/2022 18:59:12", id="day-first"),
+        pytest.param("1654109952", id="epoch-seconds"),
+        pytest.param("infinity", id="infinity"),
+        pytest.param("epoch", id="epoch-word"),
+    ],
+)
+def test_datetime_that_is_not_a_time_is_quarantined_with_its_text(text):
+    parsed = _parse({"eventID": "g1"}, {"datetime": text}, day=date(2022, 6, 9))
+    quarantine = parsed.quarantine.to_pylist()
+    assert [(r["date"], r["row_number"], r["reason"]) for r in quarantine] == [
+        (date(2022, 6, 9), 2, "invalid_datetime")
+    ]
+    assert json.loads(quarantine[0]["record"])["datetime"] == text
+    assert _valid(parsed) == [("g1", "u1", "conan", "conan")]
 
 
 def test_datetime_with_microseconds_does_not_break_the_day():
@@ -265,6 +304,9 @@ def test_datetime_with_microseconds_does_not_break_the_day():
         pytest.param("NULLX", "NULLX", id="null-prefix"),
         pytest.param("xnull", "xnull", id="null-suffix"),
         pytest.param("NU LL", "NU LL", id="null-inner-space"),
+        pytest.param("\t0014111\n", "0014111", id="tab-newline-trimmed"),
+        pytest.param("\u00a00014111\u3000", "0014111", id="unicode-white-space-trimmed"),
+        pytest.param("00\t14111", "00\t14111", id="inner-tab-kept"),
     ],
 )
 def test_user_id_is_trimmed_and_leading_zeros_kept(user_id, expected):
@@ -288,7 +330,7 @@ def test_leading_zero_user_ids_are_different_users():
 
 @pytest.mark.parametrize(
     "action",
-    ["search", "SEARCH", "Search", " search ", "  SeArCh"],
+    ["search", "SEARCH", "Search", " search ", "  SeArCh", "\tsearch\n", "\u00a0Search\u3000"],
 )
 def test_search_action_in_any_case_and_spacing(action):
     parsed = _parse({"action": action})
@@ -319,6 +361,56 @@ def test_keyword_is_normalized_and_raw_keyword_kept(keyword, expected):
     assert _valid(parsed) == [("a", "u1", expected, keyword)]
 
 
+# The longest valid user_id (255 characters) and normalized keyword (500 characters).
+USER_ID_255 = "0" + "0123456789" * 25 + "1234"
+KEYWORD_500 = "phim " * 99 + "conan"
+
+
+def test_fixture_lengths_are_what_they_claim():
+    assert len(USER_ID_255) == 255
+    assert len(KEYWORD_500) == 500
+
+
+@pytest.mark.parametrize(
+    ("user_id", "expected"),
+    [
+        pytest.param(USER_ID_255, USER_ID_255, id="255"),
+        pytest.param(" " + USER_ID_255 + "\t", USER_ID_255, id="255-after-trimming"),
+        pytest.param("\u0110" * 255, "\u0110" * 255, id="255-two-byte"),
+    ],
+)
+def test_user_id_of_255_characters_is_valid(user_id, expected):
+    parsed = _parse({"eventID": "a", "user_id": user_id})
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [("a", expected, "conan", "conan")]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "expected"),
+    [
+        pytest.param(KEYWORD_500, KEYWORD_500, id="500"),
+        pytest.param(KEYWORD_500.upper(), KEYWORD_500, id="500-upper"),
+        pytest.param("  " + KEYWORD_500.replace(" ", "\u00a0 \t") + "\u3000", KEYWORD_500, id="500-after-collapsing-white-space"),
+        pytest.param("a" + " " * 600 + "b", "a b", id="600-characters-of-spaces-collapse"),
+        pytest.param("a\u0300" * 300, "\u00e0" * 300, id="600-code-points-nfd-compose-to-300"),
+        pytest.param("\u0111" * 500, "\u0111" * 500, id="500-two-byte"),
+    ],
+)  # fmt: skip
+def test_keyword_is_limited_once_normalized(keyword, expected):
+    parsed = _parse({"eventID": "a", "keyword": keyword})
+    assert _reasons(parsed) == []
+    assert _valid(parsed) == [("a", "u1", expected, keyword)]
+
+
+def test_keyword_of_600_characters_is_quarantined_with_its_text():
+    keyword = "phim hay " * 66 + "conan "  # 600 characters, 599 once normalized
+    parsed = _parse({"eventID": "g1"}, {"keyword": keyword})
+    quarantine = parsed.quarantine.to_pylist()
+    assert [(r["row_number"], r["reason"]) for r in quarantine] == [(2, "keyword_too_long")]
+    assert json.loads(quarantine[0]["record"])["keyword"] == keyword
+    assert _valid(parsed) == [("g1", "u1", "conan", "conan")]
+
+
 def test_nfc_and_nfd_rows_give_the_same_keyword():
     parsed = _parse(
         {"eventID": "a", "keyword": "Phim H\u00e0n Qu\u1ed1c"},
@@ -345,6 +437,12 @@ def test_nfc_and_nfd_rows_give_the_same_keyword():
         pytest.param({"user_id": "null"}, "invalid_user_id", id="user-null-text"),
         pytest.param({"user_id": " Null "}, "invalid_user_id", id="user-Null-spaces"),
         pytest.param({"user_id": "nUlL"}, "invalid_user_id", id="user-mixed-case-null"),
+        pytest.param({"user_id": "\t"}, "invalid_user_id", id="user-tab"),
+        pytest.param({"user_id": "\u00a0\u3000\r\n"}, "invalid_user_id", id="user-unicode-white-space"),
+        pytest.param({"user_id": "\tNULL\u00a0"}, "invalid_user_id", id="user-NULL-tab-nbsp"),
+        # user_id_too_long
+        pytest.param({"user_id": "1" * 256}, "user_id_too_long", id="user-256"),
+        pytest.param({"user_id": "\u0110" * 256}, "user_id_too_long", id="user-256-two-byte"),
         # not_search_action
         pytest.param({"action": None}, "not_search_action", id="action-null"),
         pytest.param({"action": ""}, "not_search_action", id="action-empty"),
@@ -354,6 +452,7 @@ def test_nfc_and_nfd_rows_give_the_same_keyword():
         pytest.param({"action": "searching"}, "not_search_action", id="action-searching"),
         pytest.param({"action": "sea rch"}, "not_search_action", id="action-inner-space"),
         pytest.param({"action": "search_voice"}, "not_search_action", id="action-suffix"),
+        pytest.param({"action": "\t"}, "not_search_action", id="action-tab"),
         # empty_keyword
         pytest.param({"keyword": None}, "empty_keyword", id="keyword-null"),
         pytest.param({"keyword": ""}, "empty_keyword", id="keyword-empty"),
@@ -362,6 +461,10 @@ def test_nfc_and_nfd_rows_give_the_same_keyword():
         pytest.param({"keyword": "\u00a0"}, "empty_keyword", id="keyword-nbsp"),
         pytest.param({"keyword": " \u3000\u2003 "}, "empty_keyword", id="keyword-wide-spaces"),
         pytest.param({"keyword": "\v"}, "empty_keyword", id="keyword-vertical-tab"),
+        # keyword_too_long
+        pytest.param({"keyword": "k" * 501}, "keyword_too_long", id="keyword-501"),
+        pytest.param({"keyword": "k" * 600}, "keyword_too_long", id="keyword-600"),
+        pytest.param({"keyword": "\u0111" * 501}, "keyword_too_long", id="keyword-501-two-byte"),
         # voice_search
         pytest.param({"keyword": VOICE}, "voice_search", id="voice"),
         pytest.param({"keyword": "tìm kiếm bằng giọng nói"}, "voice_search", id="voice-lower"),
@@ -397,6 +500,12 @@ def test_each_reason(row, reason):
         pytest.param({"keyword": None}, "empty_keyword", id="keyword-duplicate"),
         pytest.param({"keyword": "\u00a0 \t"}, "empty_keyword", id="blank-keyword-duplicate"),
         pytest.param({"keyword": "TÌM KIẾM BẰNG GIỌNG NÓI"}, "voice_search", id="voice-duplicate"),
+        pytest.param({"user_id": "1" * 256, "action": "enter", "keyword": None, "datetime": "?"}, "user_id_too_long", id="long-user-action-keyword-datetime"),
+        pytest.param({"action": "enter", "keyword": "k" * 600}, "not_search_action", id="action-long-keyword"),
+        pytest.param({"keyword": "k" * 600, "datetime": "?"}, "keyword_too_long", id="long-keyword-datetime"),
+        pytest.param({"keyword": None, "datetime": "?"}, "empty_keyword", id="keyword-datetime"),
+        pytest.param({"keyword": VOICE, "datetime": "?"}, "voice_search", id="voice-datetime"),
+        pytest.param({"datetime": "?"}, "invalid_datetime", id="datetime-duplicate"),
     ],
 )  # fmt: skip
 def test_first_failing_reason_is_reported(row, reason):
@@ -550,6 +659,7 @@ def test_mixed_day():
         {"eventID": "m1", "user_id": "0014111", "keyword": "tructiepbongdahomnay"},
         {"eventID": "m7", "user_id": " 14111", "keyword": "\u0110a\u0301 bo\u0301ng"},
         {"eventID": "m8", "user_id": "14111", "keyword": "đá  bóng", "datetime": "?"},
+        {"eventID": "m9", "user_id": "14111", "keyword": "đá  bóng", "datetime": None},
         day=date(2022, 6, 30),
     )
     assert _reasons(parsed) == [
@@ -558,14 +668,15 @@ def test_mixed_day():
         (4, "empty_keyword"),
         (5, "not_search_action"),
         (6, "duplicate_event"),
+        (8, "invalid_datetime"),
     ]
     assert _valid(parsed) == [
         ("m1", "0014111", "tructiepbongdahomnay", "TRUCTIEPBONGDAHOMNAY"),
         ("m7", "14111", "đá bóng", "\u0110a\u0301 bo\u0301ng"),
-        ("m8", "14111", "đá bóng", "đá  bóng"),
+        ("m9", "14111", "đá bóng", "đá  bóng"),
     ]
     assert parsed.valid.column("date").to_pylist() == [date(2022, 6, 30)] * 3
-    assert parsed.quarantine.column("date").to_pylist() == [date(2022, 6, 30)] * 5
+    assert parsed.quarantine.column("date").to_pylist() == [date(2022, 6, 30)] * 6
     assert sorted(parsed.valid.column("datetime").to_pylist(), key=str) == [
         datetime(2022, 6, 1, 18, 59, 12, 345000),
         datetime(2022, 6, 1, 18, 59, 12, 345000),

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from customer_analytics.io_managers.warehouse import connect_warehouse
-from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
+from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS, CUSTOMER_SEARCH_STATS
 
 SCHEMA = pa.schema(
     [
@@ -197,3 +197,60 @@ def test_a_relative_duckdb_url_resolves_against_the_repository_root():
         resolve_warehouse_url("duckdb:///data/w.duckdb") == f"duckdb:///{REPO_ROOT}/data/w.duckdb"
     )
     assert resolve_warehouse_url("duckdb:////abs/w.duckdb") == "duckdb:////abs/w.duckdb"
+
+
+# The longest values the rules let through (docs/contract.md §3): 255 characters of Contract and
+# user_id, 500 of keyword; "\u1ee9" takes 3 bytes in UTF-8, so the second Contract is 765 bytes.
+CONTRACT_255 = "HNH" + "0123456789" * 25 + "01"
+CONTRACT_255_WIDE = "\u1ee9" * 255
+USER_ID_255 = "0" + "0123456789" * 25 + "1234"
+KEYWORD_500 = "phim h\u00e0n " * 55 + "conan"
+KEYWORD_500_WIDE = "\u0111" * 500
+
+
+def test_fixture_lengths_are_what_they_claim():
+    assert [len(CONTRACT_255), len(CONTRACT_255_WIDE), len(USER_ID_255)] == [255, 255, 255]
+    assert len(CONTRACT_255_WIDE.encode()) == 765
+    assert [len(KEYWORD_500), len(KEYWORD_500_WIDE)] == [500, 500]
+
+
+def test_a_contract_of_255_characters_is_stored_and_read_back(warehouse):
+    april = date(2022, 4, 1)
+    totals = dict.fromkeys(
+        ["Total_Giai_Tri", "Total_Phim_Truyen", "Total_The_Thao", "Total_Thieu_Nhi"], 0
+    )
+    rows = pa.Table.from_pylist(
+        [
+            {"month": april, "Contract": CONTRACT_255, **totals, "Total_Truyen_Hinh": 254,
+             "Active": 1, "MostWatch": "Truyen Hinh", "Taste": "Truyen Hinh"},
+            {"month": april, "Contract": CONTRACT_255_WIDE, **totals, "Total_Truyen_Hinh": 0,
+             "Active": 2, "MostWatch": None, "Taste": None},
+        ],
+        schema=CUSTOMER_CONTENT_STATS,
+    )  # fmt: skip
+
+    warehouse.replace("customer_content_stats", rows, APRIL)
+    stored = warehouse.read("customer_content_stats", APRIL, schema=CUSTOMER_CONTENT_STATS)
+
+    def by_contract(table):
+        return sorted(table.to_pylist(), key=lambda row: row["Contract"])
+
+    assert by_contract(stored) == by_contract(rows)
+    assert sorted(len(contract) for contract in stored.column("Contract").to_pylist()) == [255, 255]
+
+
+def test_a_user_id_of_255_and_keywords_of_500_characters_are_stored_and_read_back(warehouse):
+    july = date(2022, 7, 1)
+    rows = pa.Table.from_pylist(
+        [
+            {"month": july, "user_id": USER_ID_255, "keyword_prev": KEYWORD_500,
+             "category_prev": "K Drama", "keyword_cur": KEYWORD_500_WIDE,
+             "category_cur": "Sports", "taste": "Changed"},
+        ],
+        schema=CUSTOMER_SEARCH_STATS,
+    )  # fmt: skip
+
+    warehouse.replace("customer_search_stats", rows, ("month", july, date(2022, 8, 1)))
+    stored = warehouse.read("customer_search_stats", None, schema=CUSTOMER_SEARCH_STATS)
+
+    assert stored.to_pylist() == rows.to_pylist()

@@ -38,9 +38,12 @@ def test_constants():
     assert VOICE_SEARCH_PLACEHOLDER == "Tìm kiếm bằng giọng nói"
     assert QUARANTINE_REASONS == (
         "invalid_user_id",
+        "user_id_too_long",
         "not_search_action",
         "empty_keyword",
+        "keyword_too_long",
         "voice_search",
+        "invalid_datetime",
         "duplicate_event",
     )
 
@@ -121,6 +124,8 @@ def test_nfd_voice_placeholder_composes():
         pytest.param("phim\u2029hàn", "phim hàn", id="paragraph-separator"),
         pytest.param("phim\u3000hàn", "phim hàn", id="ideographic-space"),
         pytest.param("\t \u00a0\n phim \t\u3000 hàn \r\n\u2003", "phim hàn", id="mixed-runs"),
+        pytest.param("phim\u2000\u200ahàn", "phim hàn", id="en-quad-hair-space"),
+        pytest.param("\u2007phim\u2008hàn\u2006", "phim hàn", id="figure-punctuation-six-per-em"),
         pytest.param(" Running  Man ", "running man", id="two-words-upper"),
     ],
 )
@@ -142,6 +147,21 @@ def test_white_space_runs_collapse_to_one_space_and_are_trimmed(keyword, expecte
 )
 def test_white_space_only_becomes_empty(keyword):
     assert normalize_keyword(keyword) == ""
+
+
+@pytest.mark.parametrize(
+    ("keyword", "expected"),
+    [
+        pytest.param("phim\u200bhàn", "phim\u200bhàn", id="zero-width-space"),
+        pytest.param("phim\u2060hàn", "phim\u2060hàn", id="word-joiner"),
+        pytest.param("\ufeffphim", "\ufeffphim", id="zero-width-no-break-space"),
+        pytest.param("phim\x1fhàn", "phim\x1fhàn", id="unit-separator"),
+        pytest.param("phim\x1chàn", "phim\x1chàn", id="file-separator"),
+    ],
+)
+def test_characters_outside_unicode_white_space_are_kept(keyword, expected):
+    """Not White_Space, though Python's str.isspace counts U+001C-U+001F."""
+    assert normalize_keyword(keyword) == expected
 
 
 def test_array_keeps_nulls_and_positions():

@@ -6,10 +6,15 @@ import pyarrow.dataset as ds
 
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
 from customer_analytics.engines import content as engine
-from customer_analytics.io_managers.warehouse import WarehouseResource
-from customer_analytics.lib.automation import network_retry, when_inputs_ready
+from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
+from customer_analytics.lib.automation import (
+    network_retry,
+    nightly_deadline,
+    transient_retries_only,
+    when_inputs_ready,
+)
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
-from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
+from customer_analytics.lib.landing import Lake, LandingZone
 from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table
 from customer_analytics.lib.partitions import (
     content_daily,
@@ -65,6 +70,7 @@ STATS_LINEAGE = column_lineage(
     can_subset=True,
     check_specs=check_specs("raw_log_content", RAW_CHECKS),
 )
+@transient_retries_only
 def raw_log_content(
     context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, thresholds: CheckThresholds
 ):
@@ -100,6 +106,7 @@ def raw_log_content(
     kinds={"duckdb", "parquet"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
+    freshness_policy=nightly_deadline,
     check_specs=check_specs("daily_pivot", PIVOT_CHECKS),
 )
 def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
@@ -121,7 +128,8 @@ def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
     partitions_def=content_monthly,
     group_name="content",
     io_manager_key="warehouse_io_manager",
-    metadata=stored_table(schemas.CUSTOMER_CONTENT_STATS, "month"),
+    # The IO manager writes the month's CSV once the warehouse has committed it.
+    metadata={**stored_table(schemas.CUSTOMER_CONTENT_STATS, "month"), EXPORT_CSV: True},
     kinds={"duckdb", "mysql", "csv"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
@@ -129,9 +137,9 @@ def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
     pool="warehouse",
     check_specs=check_specs("customer_content_stats", STATS_CHECKS),
 )
+@transient_retries_only
 def customer_content_stats(
     context: dg.AssetExecutionContext,
-    exports: CsvExports,
     warehouse: WarehouseResource,
     daily_pivot: ds.Dataset,
 ):
@@ -146,12 +154,9 @@ def customer_content_stats(
         daily_pivot=daily_pivot,
         warehouse=warehouse.connect(),
     )
-    csv_path = exports.write("customer_content_stats", context.partition_key, stats)
-    context.log.info(f"Exported {stats.num_rows:,} profiles to {csv_path}")
     yield dg.Output(
         stats,
         metadata={
-            "csv": dg.MetadataValue.path(csv_path),
             "dagster/column_lineage": STATS_LINEAGE,
             "most_watch": dg.MetadataValue.json(value_counts(stats, "MostWatch")),
             "active_days_median": pc.quantile(stats["Active"], 0.5, interpolation="lower")[

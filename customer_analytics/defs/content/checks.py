@@ -12,6 +12,7 @@ from customer_analytics.lib.validated_days import (
     file_schema_check,
     quarantine_share_check,
     reason_share_check,
+    rejected_share_check,
     volume_check,
 )
 from customer_analytics.rules.content import CATEGORIES, QUARANTINE_REASONS, TOTAL_COLUMNS
@@ -42,6 +43,7 @@ def _durations_over_a_day(validated: ValidatedDays) -> Outcome:
 RAW_CHECKS = [
     file_schema_check(("malformed_json", "missing_source")),
     quarantine_share_check(QUARANTINE_REASONS),
+    rejected_share_check,
     reason_share_check(
         "unknown_app_share",
         "unknown_app",

@@ -18,10 +18,20 @@ from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import KeywordClassifier
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
-from customer_analytics.lib.automation import network_retry, when_inputs_ready
+from customer_analytics.lib.automation import (
+    network_retry,
+    transient_retries_only,
+    when_inputs_ready,
+)
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import Lake, LandingZone
-from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table, table_metadata
+from customer_analytics.lib.metadata import (
+    OWNERS,
+    column_lineage,
+    shortened,
+    stored_table,
+    table_metadata,
+)
 from customer_analytics.lib.partitions import (
     partition_date,
     previous_month,
@@ -71,6 +81,7 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
     can_subset=True,
     check_specs=check_specs("raw_log_search", RAW_CHECKS),
 )
+@transient_retries_only
 def raw_log_search(
     context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, thresholds: CheckThresholds
 ):
@@ -98,7 +109,8 @@ def raw_log_search(
 @dg.asset(
     partitions_def=search_monthly,
     group_name="search",
-    # The export covers only part of each month (days 01-14): use the days that exist.
+    # The export covers only part of each month (SEARCH_EXPORT_DAYS): the IO manager loads the
+    # days that exist, the asset fails if one inside the window is missing.
     ins={"raw_log_search": dg.AssetIn(metadata={"allow_missing_partitions": True})},
     io_manager_key="lake_io_manager",
     metadata=stored_table(schemas.MONTHLY_TOP_KEYWORD, "month"),
@@ -107,8 +119,21 @@ def raw_log_search(
     automation_condition=when_inputs_ready,
     check_specs=check_specs("monthly_top_keyword", TOP_KEYWORD_CHECKS),
 )
-def monthly_top_keyword(context: dg.AssetExecutionContext, raw_log_search: ds.Dataset):
-    """Each user's most searched keyword of the month, ties to the smallest keyword."""
+def monthly_top_keyword(
+    context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, raw_log_search: ds.Dataset
+):
+    """Each user's most searched keyword of the month, ties to the smallest keyword, over the
+    days of the search export (SEARCH_EXPORT_DAYS), every one of which must be materialized."""
+    window = landing.search_export_window(partition_date(context.partition_key))
+    missing = [str(day) for day in window if not lake.stored("raw_log_search", str(day))]
+    if missing:
+        raise dg.Failure(
+            f"raw_log_search is not materialized for {len(missing)} day(s) of the search "
+            f"export window of {window[0]:%Y-%m} (SEARCH_EXPORT_DAYS): {', '.join(missing)}; "
+            "materialize them (or correct SEARCH_EXPORT_DAYS) and run the month again",
+            metadata={"missing_days": missing},
+            allow_retries=False,
+        )
     top = engine.monthly_top_keyword(raw_log_search)
     yield from run_checks(
         context, "monthly_top_keyword", TOP_KEYWORD_CHECKS, monthly_top_keyword=top
@@ -137,6 +162,7 @@ async def _classify_and_store(
     pool="llm",
     check_specs=check_specs("keyword_category", CATEGORY_CHECKS),
 )
+@transient_retries_only
 def keyword_category(
     context: dg.AssetExecutionContext,
     classifier: KeywordClassifierResource,
@@ -172,7 +198,12 @@ def keyword_category(
             description=f"{len(usage.unanswered_keywords):,} keywords are still unclassified "
             "(request budget spent or attempts exhausted); what was answered is cached, so a "
             "re-run continues from there.",
-            metadata={**spent, "unanswered": dg.MetadataValue.json(usage.unanswered_keywords[:50])},
+            metadata={
+                **spent,
+                "unanswered": dg.MetadataValue.json(
+                    [shortened(keyword) for keyword in usage.unanswered_keywords[:50]]
+                ),
+            },
             allow_retries=False,
         )
     categories = cache.lookup(keywords)
@@ -210,6 +241,7 @@ def keyword_category(
     pool="warehouse",
     check_specs=check_specs("customer_search_stats", STATS_CHECKS),
 )
+@transient_retries_only
 def customer_search_stats(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, monthly_top_keyword: ds.Dataset
 ):

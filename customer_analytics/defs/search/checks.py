@@ -15,6 +15,7 @@ from customer_analytics.lib.checks import (
 from customer_analytics.lib.validated_days import (
     ValidatedDays,
     quarantine_share_check,
+    rejected_share_check,
     volume_check,
 )
 from customer_analytics.rules.schemas import CUSTOMER_SEARCH_STATS
@@ -34,6 +35,7 @@ def _user_ids_present(validated: ValidatedDays) -> Outcome:
 RAW_CHECKS = [
     Check("user_ids_present", "Every valid search has a user id.", ERROR, _user_ids_present),
     quarantine_share_check(QUARANTINE_REASONS),
+    rejected_share_check,
     volume_check,
 ]
 

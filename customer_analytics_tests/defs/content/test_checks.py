@@ -95,6 +95,7 @@ RAW_CASES = {
                 "malformed_json": 0.0,
                 "missing_source": 0.0,
                 "invalid_contract": 0.0,
+                "contract_too_long": 0.0,
                 "invalid_duration": 0.005,  # 1 of 200 lines
                 "unknown_app": 0.0,
                 "duplicate_id": 0.025,  # 5 of 200
@@ -113,7 +114,48 @@ RAW_CASES = {
         validated(DayCounts(D1, 3, {}), durations=(100, 86_400, 86_400)),
         {"records_over_a_day": 1, "share": 1 / 3, "longest_seconds": 86_401},
     ),
+    # A broken day: of 30 lines, 10 truncated and 10 with contract "0" — 20 of 30 rejected
+    # (limit 0.25). Clean: 15 + 10 rejected of 100 lines is the limit itself.
+    "rejected_share": (
+        validated(
+            DayCounts(D1, 100, {}),
+            DayCounts(D2, 10, {"malformed_json": 10, "invalid_contract": 10}),
+        ),
+        validated(
+            DayCounts(D1, 100, {}),
+            DayCounts(D2, 75, {"malformed_json": 15, "invalid_contract": 10}),
+        ),
+        {
+            "worst_day": "2022-04-02",
+            "rejected_share": 20 / 30,
+            "rejected_rows": 20,
+            "rows": 30,
+            "limit": 0.25,
+            "days_over_limit": ["2022-04-02"],
+            "rejected_share_by_day": {"2022-04-01": 0.0, "2022-04-02": 0.66667},
+        },
+    ),
 }
+
+
+def test_a_mostly_rejected_day_is_blocked_by_rejected_share_alone():
+    # The broken day above: a third unreadable is under max_malformed_share (0.5), and no
+    # single reason blocks; only the share of every reason together does.
+    broken, _, _ = RAW_CASES["rejected_share"]
+    failing = {}
+    for raw_check in RAW_CHECKS:
+        outcome = raw_check.evaluate(validated=broken)
+        if not outcome.passed:
+            failing[raw_check.name] = (outcome.severity or raw_check.severity).value
+    assert failing == {"quarantine_share": "WARN", "rejected_share": "ERROR"}
+
+
+def test_rejected_share_limit_comes_from_the_thresholds():
+    broken, _, _ = RAW_CASES["rejected_share"]
+    relaxed = validated(*broken.days, thresholds=CheckThresholds(max_rejected_share=0.7))
+    outcome = check(RAW_CHECKS, "rejected_share").evaluate(validated=relaxed)
+    assert outcome.passed
+    assert figures(outcome)["days_over_limit"] == []
 
 
 @pytest.mark.parametrize("name", RAW_CASES)
@@ -574,3 +616,87 @@ def test_blocking_stats_check_keeps_last_good_month(project, instance, monkeypat
     assert csv.read_bytes() == exported
     assert readers == ["ran"]  # not a second time
     assert result.is_node_untouched("profiles_reader")  # abandoned: never started
+
+
+def test_a_mostly_rejected_day_is_not_stored_and_the_month_keeps_its_profiles(project, instance):
+    _write_april(project)
+    days = dg.materialize(
+        [raw_log_content, daily_pivot],
+        resources=project.resources(),
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "2022-04-01",
+            "dagster/asset_partition_range_end": "2022-04-30",
+        },
+    )
+    assert days.success
+
+    def materialize_month():
+        return dg.materialize(
+            [raw_log_content, daily_pivot, customer_content_stats],
+            resources=project.resources(),
+            instance=instance,
+            partition_key="2022-04-01",
+            selection=[customer_content_stats],
+        )
+
+    assert materialize_month().success
+    stored = _warehouse_rows(project)
+    zeros = (0, 0, 0, 0, 0)
+    assert stored == [
+        (APRIL, "C1", *zeros[:4], 100, 1, "Truyen Hinh", "Truyen Hinh"),
+        (APRIL, "C2", 0, 0, 30, 0, 0, 1, "The Thao", "The Thao"),
+        (APRIL, "FILL", *zeros, 29, None, None),
+    ]
+    csv = project.root / "exports" / "customer_content_stats" / "2022-04-01.csv"
+    exported = csv.read_bytes()
+    lake = project.resources()["lake"]
+    day_files = [
+        lake.partition_file(asset, "2022-04-02")
+        for asset in ("raw_log_content", "content_quarantine", "daily_pivot")
+    ]
+    before = [project.lake.read_bytes(path) for path in day_files]
+
+    # The 2nd again, broken: 30 lines, of which 10 truncated (malformed_json), 10 of contract
+    # "0" (invalid_contract) and 10 valid lines of C9, 500 s of VOD each. Were they stored, C9
+    # would get 5,000 s of Phim Truyen and FILL would lose the 2nd.
+    truncated = [content_line(f"t{n}", "C9", "VOD", 500)[:40] for n in range(10)]
+    no_contract = [content_line(f"z{n}", "0", "VOD", 500) for n in range(10)]
+    valid = [content_line(f"v{n}", "C9", "VOD", 500) for n in range(10)]
+    project.write_content_day(date(2022, 4, 2), truncated + no_contract + valid)
+    result = dg.materialize(
+        [raw_log_content, daily_pivot],
+        resources=project.resources(),
+        instance=instance,
+        partition_key="2022-04-02",
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert result.get_failed_step_keys() == {"raw_log_content"}
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    failed = {name: e.severity for name, e in evaluations.items() if not e.passed}
+    # A third unreadable passes file_schema (limit 0.5); only the share of all reasons blocks.
+    assert failed == {"quarantine_share": WARN, "rejected_share": ERROR}
+    rejected = evaluations["rejected_share"].metadata
+    assert rejected["worst_day"].value == "2022-04-02"
+    assert rejected["rejected_share"].value == 20 / 30
+    assert (rejected["rejected_rows"].value, rejected["rows"].value) == (20, 30)
+    assert rejected["limit"].value == 0.25
+    failure = result.failure_data_for_node("raw_log_content").user_failure_data
+    assert failure.description == (
+        "raw_log_content not stored: blocking check(s) failed: rejected_share"
+    )
+    assert failure.metadata["rejected_share"].value["rejected_share"] == 20 / 30
+    # Neither the valid rows nor the quarantine of the 2nd were written, nor its pivot.
+    assert result.asset_materializations_for_node("raw_log_content") == []
+    assert result.is_node_untouched("daily_pivot")
+    assert [project.lake.read_bytes(path) for path in day_files] == before
+    # Still the one FILL line of the 2nd, and no quarantined line.
+    assert lake.row_count("raw_log_content", "2022-04-02") == 1
+    assert lake.row_count("content_quarantine", "2022-04-02") == 0
+
+    # The month reads the 2nd as it was stored before: the same profiles, the same CSV.
+    assert materialize_month().success
+    assert _warehouse_rows(project) == stored
+    assert csv.read_bytes() == exported

@@ -12,15 +12,19 @@ import io
 from datetime import date, timedelta
 
 import dagster as dg
+import duckdb
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 
 from customer_analytics.defs.content.assets import (
     customer_content_stats,
     daily_pivot,
     raw_log_content,
 )
-from customer_analytics.io_managers.warehouse import connect_warehouse
+from customer_analytics.io_managers.warehouse import EXPORT_CSV, connect_warehouse
+from customer_analytics.lib.metadata import stored_table
+from customer_analytics.lib.partitions import content_monthly
 from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
 from customer_analytics_tests.conftest import content_line
 
@@ -44,6 +48,13 @@ FIXTURE = {
         content_line("c2", "0", "KPLUS", 5),
     ],
 }
+
+
+@pytest.fixture(autouse=True)
+def _dirty_fixture_days(monkeypatch):
+    """The fixture days are mostly dirt on purpose, to exercise the rules: up to half of a
+    day's lines are rejected (the 3rd: 1 of 2), over the default rejected_share limit."""
+    monkeypatch.setenv("CHECK_MAX_REJECTED_SHARE", "0.5")
 
 
 def _write_april(project, overrides=None):
@@ -78,7 +89,9 @@ def _materialize_month(project, instance):
 
 
 def _profiles(project):
-    table = connect_warehouse(project.settings.warehouse_url).read("customer_content_stats", None)
+    table = connect_warehouse(project.settings.warehouse_url).read(
+        "customer_content_stats", None, CUSTOMER_CONTENT_STATS
+    )
     columns = [
         "Contract",
         "Total_Giai_Tri",
@@ -218,3 +231,114 @@ def test_month_fails_clearly_when_a_day_was_never_materialized(project, instance
     assert _materialize_days(project, instance, "2022-04-01", "2022-04-29").success
     with pytest.raises(Exception, match=r"daily_pivot has not been materialized .*2022-04-30"):
         _materialize_month(project, instance)
+
+
+def _narrow_thieu_nhi_column(project):
+    """Total_Thieu_Nhi becomes TINYINT in the warehouse: the stored 20 s still fit, and the
+    column keeps its name, so the warehouse_schema check passes. DuckDB then refuses 200 (out
+    of range); the MySQL warehouse refuses the table (tinyint where the rows have bigint)."""
+    url = project.settings.warehouse_url
+    if url.startswith("duckdb:///"):
+        with duckdb.connect(url.removeprefix("duckdb:///")) as con:
+            con.execute('ALTER TABLE customer_content_stats ALTER "Total_Thieu_Nhi" TYPE TINYINT')
+    else:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ALTER TABLE customer_content_stats MODIFY `Total_Thieu_Nhi` TINYINT NOT NULL"
+            )
+        engine.dispose()
+
+
+def test_a_failed_warehouse_write_leaves_the_csv_of_the_month_as_it_was(
+    project, instance, monkeypatch
+):
+    _write_april(project)
+    assert _materialize_days(project, instance, "2022-04-01", "2022-04-30").success
+    stored = _materialize_month(project, instance)
+    csv_path = project.root / "exports" / "customer_content_stats" / "2022-04-01.csv"
+    # The CSV is written by the IO manager, after the warehouse, and named on the materialization.
+    (materialization,) = stored.asset_materializations_for_node("customer_content_stats")
+    assert materialization.metadata["csv"].value == str(csv_path)
+    profiles, exported = _profiles(project), csv_path.read_bytes()
+
+    _narrow_thieu_nhi_column(project)
+    # C1 watches 200 s of CHILD on the 2nd now, more than TINYINT holds.
+    corrected = {date(2022, 4, 2): [content_line("b1", "C1", "CHILD", 200)]}
+    _write_april(project, corrected)
+    assert _materialize_days(project, instance, "2022-04-02", "2022-04-02").success
+    # The step retries a failed write (network_retry); without the waits between attempts.
+    monkeypatch.setattr(dg.RetryPolicy, "calculate_delay", lambda self, attempt: 0)
+    result = dg.materialize(
+        [*DAILY_ASSETS, customer_content_stats],
+        resources=project.resources(),
+        instance=instance,
+        partition_key="2022-04-01",
+        selection=[customer_content_stats],
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert result.get_failed_step_keys() == {"customer_content_stats"}
+    # Every check passed: the rows were fine, the warehouse refused them.
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert result.asset_materializations_for_node("customer_content_stats") == []
+    assert _profiles(project) == profiles
+    assert csv_path.read_bytes() == exported  # not the 200 s the warehouse refused
+
+
+def _profile(month: date, contract: str, active: int) -> dict:
+    return {
+        "month": month,
+        "Contract": contract,
+        "Total_Giai_Tri": 0,
+        "Total_Phim_Truyen": 7,
+        "Total_The_Thao": 0,
+        "Total_Thieu_Nhi": 0,
+        "Total_Truyen_Hinh": 0,
+        "Active": active,
+        "MostWatch": "Phim Truyen",
+        "Taste": "Phim Truyen",
+    }
+
+
+def test_a_run_of_several_months_exports_one_csv_per_month(project, instance):
+    # A monthly asset stored like customer_content_stats, materialized for April and May in
+    # one run: one CSV per month, each with its own month's rows.
+    @dg.asset(
+        partitions_def=content_monthly,
+        io_manager_key="warehouse_io_manager",
+        metadata={**stored_table(CUSTOMER_CONTENT_STATS, "month"), EXPORT_CSV: True},
+    )
+    def monthly_profiles() -> pa.Table:
+        rows = [
+            _profile(date(2022, 4, 1), "A1", 3),
+            _profile(date(2022, 5, 1), "M1", 1),
+            _profile(date(2022, 5, 1), "M2", 31),
+        ]
+        return pa.Table.from_pylist(rows, schema=CUSTOMER_CONTENT_STATS)
+
+    result = dg.materialize(
+        [monthly_profiles],
+        resources=project.resources(),
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "2022-04-01",
+            "dagster/asset_partition_range_end": "2022-05-01",
+        },
+    )
+    assert result.success
+
+    exports = project.root / "exports" / "monthly_profiles"
+    april, may = (
+        list(csv.reader(io.StringIO((exports / f"{month}.csv").read_text())))
+        for month in ("2022-04-01", "2022-05-01")
+    )
+    assert [row[:2] + row[7:8] for row in april[1:]] == [["2022-04-01", "A1", "3"]]
+    assert [row[:2] + row[7:8] for row in may[1:]] == [
+        ["2022-05-01", "M1", "1"],
+        ["2022-05-01", "M2", "31"],
+    ]
+    # The materialization names the folder of the run's files.
+    (materialization, *_) = result.asset_materializations_for_node("monthly_profiles")
+    assert materialization.metadata["csv"].value == str(exports)

@@ -3,15 +3,24 @@ rows made clean. Every expected figure is worked out by hand from the rows next 
 
 from datetime import UTC, date, datetime
 
+import dagster as dg
 import pyarrow as pa
 import pytest
 
+from customer_analytics.defs.search.assets import (
+    customer_search_stats,
+    keyword_category,
+    monthly_top_keyword,
+    raw_log_search,
+)
 from customer_analytics.defs.search.checks import (
     CATEGORY_CHECKS,
     RAW_CHECKS,
     STATS_CHECKS,
     TOP_KEYWORD_CHECKS,
 )
+from customer_analytics.enrichment.cache import KeywordCache
+from customer_analytics.enrichment.classifier import Classification
 from customer_analytics.io_managers.warehouse import connect_warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
 from customer_analytics.lib.validated_days import DayCounts, ValidatedDays
@@ -76,11 +85,31 @@ RAW_CASES = {
             "over_limit": [{"day": "2022-06-02", "reason": "voice_search", "share": 0.1}],
             "share_by_reason": {
                 "invalid_user_id": 0.0,
+                "user_id_too_long": 0.0,
                 "not_search_action": 0.0,
                 "empty_keyword": 0.0,
+                "keyword_too_long": 0.0,
                 "voice_search": 0.05,  # 10 of 200 rows
+                "invalid_datetime": 0.0,
                 "duplicate_event": 0.0,
             },
+        },
+    ),
+    # 8 rows without a user id of 10 on the 2nd (limit 0.25); clean: 15 + 10 of 100, the limit.
+    "rejected_share": (
+        validated(DayCounts(D1, 100, {}), DayCounts(D2, 2, {"invalid_user_id": 8})),
+        validated(
+            DayCounts(D1, 100, {}),
+            DayCounts(D2, 75, {"invalid_user_id": 15, "duplicate_event": 10}),
+        ),
+        {
+            "worst_day": "2022-06-02",
+            "rejected_share": 0.8,
+            "rejected_rows": 8,
+            "rows": 10,
+            "limit": 0.25,
+            "days_over_limit": ["2022-06-02"],
+            "rejected_share_by_day": {"2022-06-01": 0.0, "2022-06-02": 0.8},
         },
     ),
 }
@@ -351,3 +380,99 @@ def test_every_check_has_a_case():
     }
     lists = [RAW_CHECKS, TOP_KEYWORD_CHECKS, CATEGORY_CHECKS, STATS_CHECKS]
     assert tested == {c.name for checks in lists for c in checks}
+
+
+# --- a mostly rejected day through Dagster -----------------------------------------------------
+
+SEARCH_ASSETS = [raw_log_search, monthly_top_keyword, keyword_category, customer_search_stats]
+MONTHLY = [monthly_top_keyword, keyword_category, customer_search_stats]
+
+
+def _materialize(project, instance, selection, **kwargs) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        SEARCH_ASSETS,
+        selection=selection,
+        resources=project.resources(),
+        instance=instance,
+        raise_on_error=False,
+        **kwargs,
+    )
+
+
+def _june_stats(project) -> list[tuple]:
+    table = connect_warehouse(project.settings.warehouse_url).read(
+        "customer_search_stats", ("month", JUNE, date(2022, 7, 1))
+    )
+    return sorted(tuple(row.values()) for row in table.to_pylist())
+
+
+def test_a_mostly_rejected_day_is_not_stored_and_the_month_keeps_its_stats(project, instance):
+    project.write_search_day(
+        D1,
+        [
+            {"eventID": "a1", "user_id": "0014111", "keyword": "Running Man"},
+            {"eventID": "a2", "user_id": "777", "keyword": "bolero"},
+        ],
+    )
+    project.write_search_day(
+        D2,
+        [
+            {"eventID": "b1", "user_id": "0014111", "keyword": "running man"},
+            {"eventID": "b2", "user_id": "777", "keyword": "Bolero"},
+        ],
+    )
+    seeded_at = datetime(2022, 8, 1, tzinfo=UTC)
+    KeywordCache(connect_warehouse(project.settings.warehouse_url)).store(
+        [
+            Classification("running man", "Reality Show", "manual", "hand", seeded_at),
+            Classification("bolero", "Music", "manual", "hand", seeded_at),
+        ]
+    )
+    days = {
+        "dagster/asset_partition_range_start": "2022-06-01",
+        "dagster/asset_partition_range_end": "2022-06-02",
+    }
+    assert _materialize(project, instance, [raw_log_search], tags=days).success
+    assert _materialize(project, instance, MONTHLY, partition_key="2022-06-01").success
+    # Two searches each, on the 1st and the 2nd; June is the first month, so both are New.
+    stored = _june_stats(project)
+    assert stored == [
+        (JUNE, "0014111", None, None, "running man", "Reality Show", "New"),
+        (JUNE, "777", None, None, "bolero", "Music", "New"),
+    ]
+    lake = project.resources()["lake"]
+    day_files = [
+        lake.partition_file(asset, "2022-06-02")
+        for asset in ("raw_log_search", "search_quarantine")
+    ]
+    before = [project.lake.read_bytes(path) for path in day_files]
+
+    # The 2nd again, broken: 8 of its 10 rows have an empty user_id (invalid_user_id). Were the
+    # other two stored, 777's top keyword of June would be doraemon (2 searches to bolero's 1).
+    empty_users = [{"eventID": f"c{n}", "user_id": "", "keyword": "doraemon"} for n in range(8)]
+    kept = [{"eventID": f"d{n}", "user_id": "777", "keyword": "doraemon"} for n in range(2)]
+    project.write_search_day(D2, empty_users + kept)
+    result = _materialize(project, instance, [raw_log_search], partition_key="2022-06-02")
+
+    assert not result.success
+    assert result.get_failed_step_keys() == {"raw_log_search"}
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    # The two valid rows have user ids: only the share of rejected rows blocks.
+    assert {name: e.severity for name, e in evaluations.items() if not e.passed} == {
+        "quarantine_share": WARN,
+        "rejected_share": ERROR,
+    }
+    rejected = evaluations["rejected_share"].metadata
+    assert rejected["worst_day"].value == "2022-06-02"
+    assert rejected["rejected_share"].value == 0.8
+    assert (rejected["rejected_rows"].value, rejected["rows"].value) == (8, 10)
+    assert rejected["limit"].value == 0.25
+    assert result.asset_materializations_for_node("raw_log_search") == []
+    # Neither the valid rows nor the quarantine of the 2nd were written.
+    assert [project.lake.read_bytes(path) for path in day_files] == before
+    assert lake.row_count("raw_log_search", "2022-06-02") == 2
+    assert lake.row_count("search_quarantine", "2022-06-02") == 0
+
+    # June reads the 2nd as it was stored before: the same tastes.
+    assert _materialize(project, instance, MONTHLY, partition_key="2022-06-01").success
+    assert _june_stats(project) == stored

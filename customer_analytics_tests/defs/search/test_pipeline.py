@@ -52,6 +52,13 @@ CATEGORIES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _dirty_fixture_days(monkeypatch):
+    """The fixture days are mostly dirt on purpose, to exercise the rules: up to half of a
+    day's rows are rejected (June 2nd: 1 of 2), over the default rejected_share limit."""
+    monkeypatch.setenv("CHECK_MAX_REJECTED_SHARE", "0.5")
+
+
 def _seed_cache(project):
     seeded_at = datetime(2022, 8, 1, tzinfo=UTC)
     KeywordCache(connect_warehouse(project.settings.warehouse_url)).store(

@@ -2,12 +2,14 @@
 
 from datetime import date
 
+import dagster as dg
 import pandas as pd
 import pyarrow.compute as pc
+import sqlalchemy as sa
 
+from customer_analytics.definitions import build_resources
 from customer_analytics.io_managers.warehouse import connect_warehouse
 from customer_analytics.lib.partitions import next_month
-from customer_analytics.lib.storage import Location
 from customer_analytics.settings import Settings
 
 CONTENT_MONTH = date(2022, 4, 1)
@@ -18,7 +20,7 @@ def _month(column: str, month: date) -> tuple[str, date, date]:
     return column, month, next_month(month)
 
 
-def main() -> None:
+def summary() -> None:
     settings = Settings.from_env()
     warehouse = connect_warehouse(settings.warehouse_url)
     pd.set_option("display.width", 160)
@@ -30,8 +32,8 @@ def main() -> None:
     print("\nMostWatch:", stats["MostWatch"].value_counts(dropna=False).to_dict())
 
     quarantine = (
-        Location(settings.lake_uri)
-        .dataset_of_folder("content_quarantine")
+        build_resources(settings)["lake"]
+        .location.dataset_of_folder("content_quarantine")
         .to_table(
             columns=["reason"],
             filter=(pc.field("date") >= CONTENT_MONTH)
@@ -48,16 +50,16 @@ def main() -> None:
         )
     print(tastes.dropna().head(8).to_string(index=False))
 
+    warehouse_url = sa.make_url(settings.warehouse_url).render_as_string(hide_password=True)
+    with dg.DagsterInstance.get() as instance:
+        home = instance.root_directory
     print(
         f"""
 Where to look next:
-  warehouse    {settings.warehouse_url}
+  warehouse    {warehouse_url}
   lake         {settings.lake_uri}
   CSV export   {settings.export_dir}/customer_content_stats/{CONTENT_MONTH}.csv
-  the UI       make dev, then http://127.0.0.1:3000 (asset graph, partitions, run logs)
+  step logs    {home}/logs/demo/ (every run's full log is in the instance too)
+  the UI       make dev, then {settings.dagster_ui_url} (asset graph, partitions, run logs)
 """
     )
-
-
-if __name__ == "__main__":
-    main()
