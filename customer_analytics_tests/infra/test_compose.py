@@ -467,7 +467,8 @@ def test_dagster_image(services):
     dockerfile = context / build["dockerfile"]
     instructions = dockerfile_instructions(dockerfile)
 
-    assert instructions[0] == ("FROM", "python:3.11-slim")
+    # Bookworm: Debian 13, the default variant, has no openjdk-17 (see test_spark.py).
+    assert instructions[0] == ("FROM", "python:3.11-slim-bookworm")
     env = " ".join(args for op, args in instructions if op == "ENV")
     assert "DAGSTER_HOME=/opt/dagster/dagster_home" in env
     installs = " ".join(args for op, args in instructions if op == "RUN" and "pip install" in args)
