@@ -8,6 +8,7 @@ from customer_analytics.io_managers.partitioning import partition_column, partit
 from customer_analytics.lib.automation import retry_only_if_transient
 from customer_analytics.lib.landing import UNREADABLE, Lake
 from customer_analytics.lib.metadata import shortened, table_metadata
+from customer_analytics.lib.staging import StoredPartitions
 from customer_analytics.lib.storage import Location
 
 
@@ -16,7 +17,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     A run over a range of partitions (a single-run backfill) returns one table spanning the
     range; it is split on the asset's `partition_expr` column and each partition is written
-    whole, replacing only its own file. Inputs come back as a `pyarrow.dataset.Dataset` over the
+    whole, replacing only its own file. An asset that wrote its partitions itself, one at a time
+    (`lib/staging.py`), returns their reference instead, which is only described. Inputs come back as a `pyarrow.dataset.Dataset` over the
     requested partitions, so a month of days is scanned, not loaded. An input whose metadata
     sets `allow_missing_partitions` loads the partitions that exist (listing the others in the
     log) instead of failing, for logs that cover only part of a month. A stored file that is not
@@ -33,9 +35,16 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def _relative(self, asset_key: dg.AssetKey, partition_key: str | None) -> str:
         return self.lake.partition_file("/".join(asset_key.path), partition_key)
 
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pa.Table | StoredPartitions) -> None:
         keys = partition_keys(context)
         asset = "/".join(context.asset_key.path)
+        if isinstance(obj, StoredPartitions):
+            # Written by the asset one partition at a time (lib/staging.py): only described.
+            where = self._lake.describe(asset)
+            context.add_output_metadata(
+                {**table_metadata(obj.dataset), "path": dg.MetadataValue.path(where)}
+            )
+            return
         column = partition_column(context) if keys is not None else None
         with retry_only_if_transient(f"Writing {asset} to the lake"):
             where = self.lake.write_partitions(asset, obj, column, keys)

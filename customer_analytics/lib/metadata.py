@@ -2,6 +2,7 @@
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 PREVIEW_ROWS = 5
 # A value shown in metadata, a log line or an error message is cut to this many characters: a
@@ -46,11 +47,17 @@ def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(table: pa.Table) -> dict[str, dg.MetadataValue]:
+def table_metadata(source: pa.Table | ds.Dataset) -> dict[str, dg.MetadataValue]:
+    """Row count, columns and a preview; a dataset is counted from its files' footers and
+    previewed from its first rows, never loaded."""
+    if isinstance(source, ds.Dataset):
+        rows, head = source.count_rows(), source.head(PREVIEW_ROWS)
+    else:
+        rows, head = source.num_rows, source
     return {
-        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
-        "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table.schema)),
-        "preview": dg.MetadataValue.md(markdown_preview(table)),
+        "dagster/row_count": dg.MetadataValue.int(rows),
+        "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(source.schema)),
+        "preview": dg.MetadataValue.md(markdown_preview(head)),
     }
 
 

@@ -41,12 +41,17 @@ STAGING_NAME = re.compile(r".+\.[0-9a-f]{32}\.tmp")
 STALE_STAGING_SECONDS = 15 * 60
 
 
-def _remove_stale_staging(fs: pafs.FileSystem, folder: str) -> None:
-    cutoff = time.time_ns() - STALE_STAGING_SECONDS * 1_000_000_000
+def _remove_stale_staging(
+    fs: pafs.FileSystem,
+    folder: str,
+    name: re.Pattern = STAGING_NAME,
+    stale_seconds: int = STALE_STAGING_SECONDS,
+) -> None:
+    cutoff = time.time_ns() - stale_seconds * 1_000_000_000
     for info in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
         if (
             info.type == pafs.FileType.File
-            and STAGING_NAME.fullmatch(info.base_name)
+            and name.fullmatch(info.base_name)
             and info.mtime_ns < cutoff
         ):
             with contextlib.suppress(FileNotFoundError):  # another writer was quicker
@@ -138,6 +143,24 @@ class Location:
         finally:
             if local and fs.get_file_info(staging).type != pafs.FileType.NotFound:
                 fs.delete_file(staging)
+
+    def move(self, source: str, target: str) -> None:
+        """Puts a written file in place of another: a rename locally (atomic, replacing the
+        target), a server-side copy then a delete in S3 (readers see the old or the new object)."""
+        fs = self.filesystem
+        if isinstance(fs, pafs.LocalFileSystem):
+            fs.move(self.path(source), self.path(target))
+        else:
+            fs.copy_file(self.path(source), self.path(target))
+            fs.delete_file(self.path(source))
+
+    def delete(self, relative: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.filesystem.delete_file(self.path(relative))
+
+    def remove_stale(self, folder: str, name: re.Pattern, stale_seconds: int) -> None:
+        """Removes the files of `folder` whose name matches and that nobody wrote for that long."""
+        _remove_stale_staging(self.filesystem, self.path(folder), name, stale_seconds)
 
     def write_parquet(self, relative: str, table: pa.Table) -> None:
         self.write(relative, lambda sink: pq.write_table(table, sink))

@@ -14,12 +14,14 @@ from datetime import date, timedelta
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from customer_analytics.engines.arrow_sql import ParsedDay
 from customer_analytics.lib.automation import newest_day, nightly_deadline
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome, run_checks
 from customer_analytics.lib.landing import Lake
 from customer_analytics.lib.metadata import OWNERS, stored_table, table_metadata
+from customer_analytics.lib.staging import StagedPartitions, StoredPartitions
 
 # The column that holds the day in both outputs.
 DAY_COLUMN = "date"
@@ -85,8 +87,8 @@ class ValidatedDays:
     """What the raw checks look at: the run's days, their rows, and the days before them."""
 
     days: list[DayCounts]
-    valid: pa.Table
-    quarantine: pa.Table
+    valid: pa.Table | ds.Dataset
+    quarantine: pa.Table | ds.Dataset
     trailing_rows: dict[date, list[int]]  # rows of the earlier days each day is compared with
     thresholds: CheckThresholds
 
@@ -124,32 +126,38 @@ def validated_days(
     lake: Lake,
     thresholds: CheckThresholds,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Parses each day, runs the raw checks, then emits (valid rows, quarantine) to `outputs`."""
-    valid, quarantine, counts = [], [], []
-    for day in days:
-        started = time.perf_counter()
-        parsed = parse_day(day)
-        valid.append(parsed.valid)
-        quarantine.append(parsed.quarantine)
-        counts.append(
-            DayCounts(day, parsed.valid.num_rows, value_counts(parsed.quarantine, "reason"))
+    """Parses each day and stages it in the lake as soon as it is parsed, runs the raw checks
+    on the staged days, then puts them in place and emits (valid rows, quarantine) to `outputs`.
+    The run holds one day in memory, however many days it covers."""
+    counts = []
+    with StagedPartitions(lake, context.run.run_id) as staged:
+        for day in days:
+            started = time.perf_counter()
+            parsed = parse_day(day)
+            for name, table in zip(outputs, (parsed.valid, parsed.quarantine), strict=True):
+                staged.write(name, day.isoformat(), table)
+            counts.append(
+                DayCounts(day, parsed.valid.num_rows, value_counts(parsed.quarantine, "reason"))
+            )
+            context.log.info(
+                f"{day}: {counts[-1].rows:,} rows, {parsed.valid.num_rows:,} valid, "
+                f"{parsed.quarantine.num_rows:,} quarantined "
+                f"({time.perf_counter() - started:.1f} s)"
+            )
+            del parsed
+        validated = ValidatedDays(
+            days=counts,
+            valid=staged.dataset(outputs[0]),
+            quarantine=staged.dataset(outputs[1]),
+            trailing_rows=_trailing_rows(counts, lake, outputs, thresholds.trailing_days),
+            thresholds=thresholds,
         )
-        context.log.info(
-            f"{day}: {counts[-1].rows:,} rows, {parsed.valid.num_rows:,} valid, "
-            f"{parsed.quarantine.num_rows:,} quarantined ({time.perf_counter() - started:.1f} s)"
-        )
-    validated = ValidatedDays(
-        days=counts,
-        valid=pa.concat_tables(valid),
-        quarantine=pa.concat_tables(quarantine),
-        trailing_rows=_trailing_rows(counts, lake, outputs, thresholds.trailing_days),
-        thresholds=thresholds,
-    )
-    yield from run_checks(context, outputs[0], checks, validated=validated)
+        yield from run_checks(context, outputs[0], checks, validated=validated)
+        stored = staged.commit()
 
     by_reason = {reason: sum(c.by_reason.get(reason, 0) for c in counts) for reason in reasons}
     total = sum(c.rows for c in counts)
-    quarantined = validated.quarantine.num_rows
+    quarantined = sum(c.rejected for c in counts)
     valid_metadata = {
         "input_rows": total,
         "quarantined": quarantined,
@@ -157,28 +165,26 @@ def validated_days(
         **{f"quarantined/{reason}": count for reason, count in by_reason.items()},
     }
     quarantine_metadata = {"by_reason": dg.MetadataValue.json(by_reason)}
-    for name, table, metadata in (
-        (outputs[0], validated.valid, valid_metadata),
-        (outputs[1], validated.quarantine, quarantine_metadata),
-    ):
+    for name, metadata in ((outputs[0], valid_metadata), (outputs[1], quarantine_metadata)):
         if dg.AssetKey(name) in context.selected_asset_keys:
-            yield dg.Output(table, output_name=name, metadata=metadata)
+            yield dg.Output(stored[name], output_name=name, metadata=metadata)
         else:
-            yield from _stored_alongside(context, lake, name, table, metadata)
+            yield from _stored_alongside(context, lake, stored[name], metadata)
 
 
 def _stored_alongside(
-    context: dg.AssetExecutionContext, lake: Lake, asset: str, table: pa.Table, metadata: dict
+    context: dg.AssetExecutionContext, lake: Lake, stored: StoredPartitions, metadata: dict
 ) -> Iterator[dg.AssetMaterialization]:
-    """Writes an output left out of the selection, from the same read as the selected one."""
-    where = lake.write_partitions(asset, table, DAY_COLUMN, context.partition_keys)
+    """Reports an output left out of the selection: written from the same read as the
+    selected one, it is materialized all the same."""
+    where = lake.location.describe(stored.asset)
     context.log.info(
-        f"Wrote {table.num_rows:,} rows of {asset} under {where}, from the same read as "
+        f"Wrote {stored.asset} under {where} from the same read as "
         f"{', '.join(sorted(key.to_user_string() for key in context.selected_asset_keys))}"
     )
-    stored = {**metadata, **table_metadata(table), "path": dg.MetadataValue.path(where)}
-    for key in context.partition_keys:
-        yield dg.AssetMaterialization(asset_key=asset, partition=key, metadata=stored)
+    recorded = {**metadata, **table_metadata(stored.dataset), "path": dg.MetadataValue.path(where)}
+    for key in stored.keys:
+        yield dg.AssetMaterialization(asset_key=stored.asset, partition=key, metadata=recorded)
 
 
 def median_or_none(values: list[int]) -> float | None:

@@ -114,34 +114,34 @@ def test_dagster_asset_materialize_selects_a_raw_asset_by_its_name(
 
 
 @EMBEDDED
-def test_dg_launch_a_quarantine_alone_over_a_range_rewrites_both_from_one_read(project, cli):
-    with cli(
-        "dg",
-        "launch",
-        "--assets",
-        "content_quarantine",
-        "--partition-range",
-        "2022-04-01...2022-04-03",
-    ) as instance:
+@pytest.mark.parametrize(
+    "asset, span, log",
+    [
+        ("content_quarantine", ["--partition", "2022-04-01"], "content"),
+        ("content_quarantine", ["--partition-range", "2022-04-01...2022-04-03"], "content"),
+        ("raw_log_search", ["--partition-range", "2022-06-01...2022-06-02"], "search"),
+        ("search_quarantine", ["--partition", "2022-06-01"], "search"),
+        ("search_quarantine", ["--partition-range", "2022-06-01...2022-06-02"], "search"),
+    ],
+)
+def test_dg_launch_one_raw_asset_rewrites_both_from_one_read(project, cli, asset, span, log):
+    days = CONTENT_DAYS if log == "content" else SEARCH_DAYS
+    if span[0] == "--partition":
+        expected = {span[1]}
+    else:
+        first, last = span[1].split("...")
+        expected = {str(day) for day in days if first <= str(day) <= last}
+    with cli("dg", "launch", "--assets", asset, *span) as instance:
         assert len(instance.get_runs()) == 1
-        days = {"2022-04-01", "2022-04-02", "2022-04-03"}
-        assert _materialized(instance, "content_quarantine") == days
-        assert _materialized(instance, "raw_log_content") == days
+        for stored in RAW[log]:
+            assert _materialized(instance, stored) == expected
         assert _materialized(instance, "daily_pivot") == set()
-    for day, (_, valid, quarantined) in CONTENT_DAYS.items():
-        assert _stored_rows(project, "content_quarantine", day) == quarantined
-        assert _stored_rows(project, "raw_log_content", day) == valid
-
-
-@EMBEDDED
-def test_dg_launch_search_quarantine_alone_for_a_day(project, cli):
-    with cli(
-        "dg", "launch", "--assets", "search_quarantine", "--partition", "2022-06-01"
-    ) as instance:
-        assert _materialized(instance, "search_quarantine") == {"2022-06-01"}
-        assert _materialized(instance, "raw_log_search") == {"2022-06-01"}
-    assert _stored_rows(project, "search_quarantine", date(2022, 6, 1)) == 1
-    assert _stored_rows(project, "raw_log_search", date(2022, 6, 1)) == 1
+    valid_asset, quarantine_asset = RAW[log]
+    for key in expected:
+        day = date.fromisoformat(key)
+        _, valid, quarantined = days[day]
+        assert _stored_rows(project, valid_asset, day) == valid
+        assert _stored_rows(project, quarantine_asset, day) == quarantined
 
 
 @EMBEDDED

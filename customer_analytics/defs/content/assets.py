@@ -6,6 +6,7 @@ import pyarrow.dataset as ds
 
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
 from customer_analytics.engines import content as engine
+from customer_analytics.engines.arrow_sql import one_row
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
 from customer_analytics.lib.automation import (
     network_retry,
@@ -22,6 +23,7 @@ from customer_analytics.lib.partitions import (
     partition_date,
     single_run,
 )
+from customer_analytics.lib.staging import StagedPartitions
 from customer_analytics.lib.validated_days import split_outs, validated_days, value_counts
 from customer_analytics.rules import schemas
 from customer_analytics.rules.content import QUARANTINE_REASONS, TOTAL_COLUMNS
@@ -109,18 +111,25 @@ def raw_log_content(
     freshness_policy=nightly_deadline,
     check_specs=check_specs("daily_pivot", PIVOT_CHECKS),
 )
-def daily_pivot(context: dg.AssetExecutionContext, raw_log_content: ds.Dataset):
+def daily_pivot(context: dg.AssetExecutionContext, lake: Lake, raw_log_content: ds.Dataset):
     """Seconds watched per category for each (date, Contract) with a valid record that day."""
-    pivot = engine.daily_pivot(raw_log_content)
-    yield from run_checks(
-        context, "daily_pivot", PIVOT_CHECKS, daily_pivot=pivot, raw_log_content=raw_log_content
-    )
+    # One day at a time, staged in the lake: a backfill holds one day's pivot in memory.
+    with StagedPartitions(lake, context.run.run_id) as staged:
+        for key in context.partition_keys:
+            day = raw_log_content.filter(ds.field("date") == partition_date(key))
+            staged.write("daily_pivot", key, engine.daily_pivot(day))
+        pivots = staged.dataset("daily_pivot")
+        yield from run_checks(
+            context,
+            "daily_pivot",
+            PIVOT_CHECKS,
+            daily_pivot=pivots,
+            raw_log_content=raw_log_content,
+        )
+        stored = staged.commit()["daily_pivot"]
+    contracts = one_row("SELECT count(DISTINCT Contract) AS n FROM p", p=stored.dataset)["n"]
     yield dg.Output(
-        pivot,
-        metadata={
-            "contracts": pc.count_distinct(pivot["Contract"]).as_py(),
-            "dagster/column_lineage": PIVOT_LINEAGE,
-        },
+        stored, metadata={"contracts": contracts, "dagster/column_lineage": PIVOT_LINEAGE}
     )
 
 

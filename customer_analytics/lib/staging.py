@@ -1,0 +1,92 @@
+"""Partitions written to the lake one at a time and put in place together.
+
+A range run (a single-run backfill) writes each day as soon as it is computed, beside its place
+under a hidden name, so that it holds one day in memory however many days it covers. Once the
+checks have passed, every staged file is moved over its partition file; when they fail, or the
+run dies, the staged files are dropped and the lake keeps what it had. What the assets then hand
+to the IO manager is a reference to the files written, never their rows.
+"""
+
+import re
+from dataclasses import dataclass
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from customer_analytics.lib.landing import Lake
+
+# `.<partition key>.parquet.<run id>.staged`: hidden, so that readers of the folder skip it.
+STAGED_NAME = re.compile(r"\..+\.parquet\.[0-9a-f-]+\.staged")
+# A run that died leaves its staged files; the next run's staging removes them after this long,
+# far beyond the longest backfill, so that a run never loses the files of another.
+STALE_STAGED_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class StoredPartitions:
+    """What a lake asset returns: its partitions, already in place in the lake."""
+
+    asset: str
+    keys: tuple[str, ...]
+    dataset: ds.Dataset
+
+
+class StagedPartitions:
+    """Use as a context manager: `write` each partition, then `commit`; leaving the block
+    without committing drops what was staged."""
+
+    def __init__(self, lake: Lake, run_id: str):
+        self.lake = lake
+        self.run_id = run_id
+        self._staged: dict[str, dict[str, str]] = {}  # asset -> key -> staged file
+        self._schemas: dict[str, pa.Schema] = {}
+
+    def _staged_file(self, asset: str, key: str) -> str:
+        return f"{asset}/.{key}.parquet.{self.run_id}.staged"
+
+    def write(self, asset: str, key: str, table: pa.Table) -> None:
+        files = self._staged.setdefault(asset, {})
+        if not files:
+            self.lake.location.remove_stale(asset, STAGED_NAME, STALE_STAGED_SECONDS)
+        files[key] = self._staged_file(asset, key)
+        self._schemas[asset] = table.schema
+        self.lake.location.write_parquet(files[key], table)
+
+    def dataset(self, asset: str) -> ds.Dataset:
+        """The staged partitions of `asset`, scanned lazily (for the checks)."""
+        return self.lake.location.dataset(
+            list(self._staged[asset].values()), schema=self._schemas[asset]
+        )
+
+    def commit(self) -> dict[str, StoredPartitions]:
+        """Moves every staged file over its partition file; the references to them."""
+        stored = {}
+        for asset, files in self._staged.items():
+            for key, staged in files.items():
+                self.lake.location.move(staged, self.lake.partition_file(asset, key))
+            relatives = [self.lake.partition_file(asset, key) for key in files]
+            stored[asset] = StoredPartitions(
+                asset=asset,
+                keys=tuple(files),
+                dataset=self.lake.location.dataset(relatives, schema=self._schemas[asset]),
+            )
+        self._staged.clear()
+        return stored
+
+    def discard(self) -> None:
+        for files in self._staged.values():
+            for staged in files.values():
+                self.lake.location.delete(staged)
+        self._staged.clear()
+
+    def __enter__(self) -> "StagedPartitions":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.discard()  # nothing left once committed
