@@ -26,8 +26,8 @@ import pyarrow.csv as csv
 import pymysql
 import sqlalchemy as sa
 
-from customer_analytics.lib.automation import TRANSIENT_MYSQL_ERRORS
 from customer_analytics.lib.metadata import shortened
+from customer_analytics.lib.retries import TRANSIENT_MYSQL_ERRORS
 from customer_analytics.rules.content import MAX_CONTRACT_LENGTH
 from customer_analytics.rules.schemas import primary_key
 from customer_analytics.rules.search import MAX_KEYWORD_LENGTH, MAX_USER_ID_LENGTH
@@ -75,7 +75,7 @@ WRITE_TIMEOUT_SECONDS = 60
 
 # LOAD DATA LOCAL refused by the server or the client (MySQL 5, MySQL 8, MariaDB).
 LOCAL_INFILE_REFUSED = {1148, 3948, 4166}
-# Worth another try (lib/automation.py): no connection, a lock wait or a deadlock. Any other
+# Worth another try (lib/retries.py): no connection, a lock wait or a deadlock. Any other
 # error fails at once, as a dg.Failure that the step's RetryPolicy does not retry either.
 TRANSIENT = TRANSIENT_MYSQL_ERRORS
 # The TSV of a bulk load lies in a folder of the user's own under the temporary directory,

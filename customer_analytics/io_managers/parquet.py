@@ -5,9 +5,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from customer_analytics.io_managers.partitioning import partition_column, partition_keys
-from customer_analytics.lib.automation import retry_only_if_transient
 from customer_analytics.lib.landing import UNREADABLE, Lake
 from customer_analytics.lib.metadata import shortened, table_metadata
+from customer_analytics.lib.retries import retry_only_if_transient
 from customer_analytics.lib.staging import StoredPartitions
 from customer_analytics.lib.storage import Location
 

@@ -12,9 +12,9 @@ from customer_analytics.io_managers.partitioning import (
     partition_keys,
     time_window,
 )
-from customer_analytics.lib.automation import retry_only_if_transient
 from customer_analytics.lib.landing import CsvExports
 from customer_analytics.lib.metadata import table_metadata
+from customer_analytics.lib.retries import retry_only_if_transient
 from customer_analytics.settings import resolve_warehouse_url
 
 # (column, first value, first value after) of the rows a step owns; None for a whole table.

@@ -21,8 +21,8 @@ from customer_analytics.defs.search.assets import (
     raw_log_search,
 )
 from customer_analytics.enrichment.resource import KeywordClassifierResource
-from customer_analytics.lib.automation import is_transient, network_retry, transient_retries_only
 from customer_analytics.lib.landing import LandingZone
+from customer_analytics.lib.retries import is_transient, network_retry, transient_retries_only
 from customer_analytics.settings import Settings
 from customer_analytics_tests.enrichment.fake_openai import FakeOpenAI
 

@@ -8,12 +8,7 @@ from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STA
 from customer_analytics.engines import content as engine
 from customer_analytics.engines.arrow_sql import one_row
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
-from customer_analytics.lib.automation import (
-    network_retry,
-    nightly_deadline,
-    transient_retries_only,
-    when_inputs_ready,
-)
+from customer_analytics.lib.automation import nightly_deadline, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import Lake, LandingZone
 from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table
@@ -23,6 +18,7 @@ from customer_analytics.lib.partitions import (
     partition_date,
     single_run,
 )
+from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions
 from customer_analytics.lib.validated_days import split_outs, validated_days, value_counts
 from customer_analytics.rules import schemas

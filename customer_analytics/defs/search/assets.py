@@ -18,11 +18,7 @@ from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import KeywordClassifier
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
-from customer_analytics.lib.automation import (
-    network_retry,
-    transient_retries_only,
-    when_inputs_ready,
-)
+from customer_analytics.lib.automation import when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.landing import Lake, LandingZone
 from customer_analytics.lib.metadata import (
@@ -39,6 +35,7 @@ from customer_analytics.lib.partitions import (
     search_monthly,
     single_run,
 )
+from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.validated_days import split_outs, validated_days, value_counts
 from customer_analytics.rules import schemas
 from customer_analytics.rules.search import QUARANTINE_REASONS
