@@ -543,6 +543,19 @@ def _write_april(project) -> None:
         project.write_content_day(day, lines)
 
 
+def _materialize_april_days(project, instance) -> dg.ExecuteInProcessResult:
+    """The 30 days of April in one run, as a single-run backfill."""
+    return dg.materialize(
+        [raw_log_content, daily_pivot],
+        resources=project.resources(),
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "2022-04-01",
+            "dagster/asset_partition_range_end": "2022-04-30",
+        },
+    )
+
+
 def _warehouse_rows(project) -> list[tuple]:
     table = connect_warehouse(project.settings.warehouse_url).read("customer_content_stats", None)
     return sorted(tuple(row.values()) for row in table.to_pylist())
@@ -567,16 +580,7 @@ def test_blocking_stats_check_keeps_last_good_month(project, instance, monkeypat
         )
 
     _write_april(project)
-    days = dg.materialize(
-        [raw_log_content, daily_pivot],
-        resources=project.resources(),
-        instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": "2022-04-01",
-            "dagster/asset_partition_range_end": "2022-04-30",
-        },
-    )
-    assert days.success
+    assert _materialize_april_days(project, instance).success
     assert materialize_month().success
     assert readers == ["ran"]
     stored = _warehouse_rows(project)
@@ -620,16 +624,7 @@ def test_blocking_stats_check_keeps_last_good_month(project, instance, monkeypat
 
 def test_a_mostly_rejected_day_is_not_stored_and_the_month_keeps_its_profiles(project, instance):
     _write_april(project)
-    days = dg.materialize(
-        [raw_log_content, daily_pivot],
-        resources=project.resources(),
-        instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": "2022-04-01",
-            "dagster/asset_partition_range_end": "2022-04-30",
-        },
-    )
-    assert days.success
+    assert _materialize_april_days(project, instance).success
 
     def materialize_month():
         return dg.materialize(
