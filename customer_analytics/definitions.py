@@ -4,12 +4,26 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
+from dagster_pyspark import LazyPySparkResource
 
+from customer_analytics.engines.spark import spark_config
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
 from customer_analytics.lib.alerts import AlertWebhook
+from customer_analytics.lib.engine import ComputeEngine
 from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
 from customer_analytics.settings import Settings
+
+
+def compute_engine(settings: Settings) -> ComputeEngine:
+    if settings.compute_engine != "spark":
+        return ComputeEngine(name=settings.compute_engine)
+    config = spark_config(
+        master=settings.spark_master_url,
+        remote=settings.spark_remote,
+        driver_memory=settings.spark_driver_memory,
+    )
+    return ComputeEngine(name="spark", spark=LazyPySparkResource(spark_config=config))
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -26,6 +40,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             search_export_days=list(settings.search_export_days),
         ),
         "lake": lake,
+        "engine": compute_engine(settings),
         "exports": exports,
         "warehouse": warehouse,
         "lake_io_manager": ParquetIOManager(lake=lake),

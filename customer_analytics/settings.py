@@ -28,8 +28,10 @@ DEFAULTS = {
     "OPENAI_MAX_REQUESTS": "200",
     "DAGSTER_UI_URL": "http://127.0.0.1:3000",
     "SEARCH_EXPORT_DAYS": "1-14",
+    "SPARK_MASTER_URL": "local[*]",
+    "SPARK_DRIVER_MEMORY": "4g",
 }
-COMPUTE_ENGINES = ("duckdb",)
+COMPUTE_ENGINES = ("duckdb", "spark")
 KEYWORD_CLASSIFIERS = ("rules", "openai")
 
 
@@ -124,6 +126,9 @@ class Settings:
     aws_endpoint_url: str | None
     aws_region: str | None
     search_export_days: tuple[int, ...]
+    spark_master_url: str
+    spark_remote: str | None
+    spark_driver_memory: str
 
     @property
     def warehouse_url_config(self) -> str | dg.EnvVar:
@@ -175,4 +180,12 @@ class Settings:
             aws_region=env.get("AWS_REGION") or None,
             search_export_days=days_of_month("SEARCH_EXPORT_DAYS", value("SEARCH_EXPORT_DAYS")),
             check_thresholds=check_thresholds(env),
+            spark_master_url=value("SPARK_MASTER_URL"),
+            spark_remote=env.get("SPARK_REMOTE") or None,
+            spark_driver_memory=value("SPARK_DRIVER_MEMORY"),
         )
+
+
+def compute_engine(environ: dict[str, str] | None = None) -> str:
+    """COMPUTE_ENGINE alone, for what is fixed when the definitions load (the assets' kinds)."""
+    return Settings.from_env(environ).compute_engine

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from customer_analytics.definitions import build_resources
-from customer_analytics.lib.storage import Location
+from customer_analytics.engines.storage import Location
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.settings import Settings
 
@@ -19,6 +19,7 @@ pytest_plugins = [
     "customer_analytics_tests.fixtures.mysql",
     "customer_analytics_tests.fixtures.s3",
     "customer_analytics_tests.fixtures.spark",
+    "customer_analytics_tests.fixtures.engines",
 ]
 
 

@@ -55,8 +55,8 @@ default):
   Text is read differently (DuckDB takes `'2.5'`, `'1e3'`, `'0x1F'`, `'1_000'` as integers,
   Spark none; `'2024-01'` is a date only in Spark; `1e20` prints `1e+20` and `1.0E20`): a cast
   of text to another type is refused unless the text is a literal of the plain form, or, for an
-  integer, the guarded form `CASE WHEN regexp_full_match(x, '[0-9]+') THEN x END`. A DOUBLE
-  is not cast to text. Types other than booleans, integers, DOUBLE, FLOAT, DECIMAL, text, DATE
+  integer, the guarded form `CASE WHEN regexp_full_match(x, '[0-9]+') THEN x END` (for a
+  timestamp, the same guard with the rules' `DATETIME_PATTERN`). A DOUBLE is not cast to text. Types other than booleans, integers, DOUBLE, FLOAT, DECIMAL, text, DATE
   and TIMESTAMP are refused.
 - Division: DuckDB gives ±Infinity or NaN for `x / 0` and NULL for `x % 0`; Spark raises. The
   divisor must be a non-zero literal or `NULLIF(y, 0)` (NULL in both). `/` is also DOUBLE in
@@ -98,6 +98,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.tokens import TokenType
+
+from customer_analytics.rules.search import DATETIME_PATTERN
 
 DIALECTS = ("duckdb", "spark")
 
@@ -872,8 +874,18 @@ def _date_trunc(node: exp.DateTrunc | exp.TimestampTrunc) -> Rewrite:
 _DIGITS_PATTERN = re.compile(r"(\[\+-\]\?|-\?)?(\[0-9\]|\\d)(\+|\{\d+(,\d+)?\})")
 
 
-def _digits_guarded(operand: exp.Expr) -> bool:
-    """`CASE WHEN regexp_full_match(x, '[0-9]+') [AND ...] THEN x END`: text of digits or NULL."""
+def _guard_reads_alike(pattern: str, target: str) -> bool:
+    """Whether both engines read every text that fully matches `pattern` as the same `target`:
+    digits as an integer; the rules' `YYYY-MM-DD HH:MM:SS[.ffffff]` shape as a timestamp (the
+    calendar, 30 February say, is NULL in both)."""
+    if target == "integer":
+        return _DIGITS_PATTERN.fullmatch(pattern) is not None
+    return target == "timestamp" and pattern == DATETIME_PATTERN
+
+
+def _guarded(operand: exp.Expr, target: str) -> bool:
+    """`CASE WHEN regexp_full_match(x, p) [AND ...] THEN x END`, where `p` admits only text
+    that both engines read as the same `target`, or NULL."""
     if not isinstance(operand, exp.Case) or operand.args.get("default") is not None:
         return False
     branches = operand.args.get("ifs") or []
@@ -888,7 +900,7 @@ def _digits_guarded(operand: exp.Expr) -> bool:
     return any(
         isinstance(condition := _unparen(each), exp.RegexpFullMatch)
         and _unparen(condition.this) == value
-        and _DIGITS_PATTERN.fullmatch(_string_literal(condition.expression) or "") is not None
+        and _guard_reads_alike(_string_literal(condition.expression) or "", target)
         for each in conditions
     )
 
@@ -921,7 +933,8 @@ _TEXT_READ = {
     "float": "'1_000' is a number in DuckDB only, '1.5d' in Spark only",
     "boolean": "the readings of booleans in text are not checked to agree",
     "date": "DuckDB and Spark read dates in text differently ('2024-01' is a date in Spark only)",
-    "timestamp": "DuckDB and Spark read times in text differently ('2024-01' is one in Spark only)",
+    "timestamp": "DuckDB and Spark read times in text differently ('2024-01' is one in Spark only);"
+    " cast CASE WHEN regexp_full_match(x, DATETIME_PATTERN) THEN x END instead",
 }
 
 
@@ -938,7 +951,7 @@ def _cast(node: exp.Cast) -> Rewrite | None:
     source = _kind(operand)
     if source == "text" and target != "text":
         literal = _string_literal(operand)
-        guarded = target == "integer" and _digits_guarded(operand)
+        guarded = _guarded(operand, target)
         if not guarded and not (literal is not None and _plain_text(literal, target)):
             raise _Refused(f"{call} of text to {node.to.sql('duckdb')}: {_TEXT_READ[target]}")
     if target == "text" and source == "float":

@@ -2,24 +2,25 @@
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.dataset as ds
 
+from customer_analytics.engines.base import LakeFiles
+from customer_analytics.engines.storage import Location
 from customer_analytics.io_managers.partitioning import partition_column, partition_keys
 from customer_analytics.lib.landing import UNREADABLE, Lake
 from customer_analytics.lib.metadata import shortened, table_metadata
 from customer_analytics.lib.retries import retry_only_if_transient
 from customer_analytics.lib.staging import StoredPartitions
-from customer_analytics.lib.storage import Location
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores Arrow tables as Parquet, locally or in S3, and hands them back as lazy datasets.
+    """Stores Arrow tables as Parquet, locally or in S3, and hands them over by reference.
 
     A run over a range of partitions (a single-run backfill) returns one table spanning the
     range; it is split on the asset's `partition_expr` column and each partition is written
     whole, replacing only its own file. An asset that wrote its partitions itself, one at a time
-    (`lib/staging.py`), returns their reference instead, which is only described. Inputs come back as a `pyarrow.dataset.Dataset` over the
-    requested partitions, so a month of days is scanned, not loaded. An input whose metadata
+    (`lib/staging.py`), returns their reference instead, which is only described. Inputs
+    come back as `engines.base.LakeFiles` over the requested partitions: the engine reads
+    the files itself. An input whose metadata
     sets `allow_missing_partitions` loads the partitions that exist (listing the others in the
     log) instead of failing, for logs that cover only part of a month. A stored file that is not
     readable Parquet fails the step at once, naming the file; it is not retried. Writing the
@@ -42,7 +43,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             # Written by the asset one partition at a time (lib/staging.py): only described.
             where = self._lake.describe(asset)
             context.add_output_metadata(
-                {**table_metadata(obj.dataset), "path": dg.MetadataValue.path(where)}
+                {**table_metadata(obj.files.dataset()), "path": dg.MetadataValue.path(where)}
             )
             return
         column = partition_column(context) if keys is not None else None
@@ -53,7 +54,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         )
         context.add_output_metadata({**table_metadata(obj), "path": dg.MetadataValue.path(where)})
 
-    def load_input(self, context: dg.InputContext) -> ds.Dataset:
+    def load_input(self, context: dg.InputContext) -> LakeFiles:
         keys = partition_keys(context) or [None]
         relatives = [self._relative(context.asset_key, key) for key in keys]
         missing = [self._lake.describe(rel) for rel in relatives if not self._lake.exists(rel)]
@@ -80,4 +81,4 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                         f"({shortened(error)}): materialize that partition of {asset} again",
                         allow_retries=False,
                     ) from error
-            return self._lake.dataset(relatives)
+            return LakeFiles(self._lake, tuple(relatives))

@@ -11,8 +11,9 @@ import pyarrow.csv as pacsv
 import pydantic
 from dagster_aws.s3 import S3Resource
 
+from customer_analytics.engines.base import LakeFiles
+from customer_analytics.engines.storage import Location
 from customer_analytics.lib.metadata import shortened
-from customer_analytics.lib.storage import Location
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 
 
@@ -208,6 +209,13 @@ class Lake(Folder):
         for key, part in parts.items():
             self.location.write_parquet(self.partition_file(asset, key), part)
         return self.location.describe(asset)
+
+    def files(
+        self, asset: str, partition_keys: list[str | None], schema: pa.Schema | None = None
+    ) -> LakeFiles:
+        """Stored partitions of an asset, by reference, for an engine to read."""
+        relatives = tuple(self.partition_file(asset, key) for key in partition_keys)
+        return LakeFiles(self.location, relatives, schema)
 
     def stored(self, asset: str, partition_key: str) -> bool:
         """Whether a partition has been written."""

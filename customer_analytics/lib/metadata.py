@@ -2,6 +2,7 @@
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 PREVIEW_ROWS = 5
@@ -82,3 +83,12 @@ def column_lineage(deps: dict[str, list[tuple[str, str]]]) -> dg.MetadataValue:
             }
         )
     )
+
+
+def value_counts(table: pa.Table, column: str) -> dict[str, int]:
+    """Rows per value of a column of a small table, for a JSON metadata value."""
+    if not table.num_rows:
+        return {}
+    return {
+        str(item["values"]): item["counts"] for item in pc.value_counts(table[column]).to_pylist()
+    }

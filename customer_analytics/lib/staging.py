@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 
+from customer_analytics.engines.base import Engine, LakeFiles, Query
 from customer_analytics.lib.landing import Lake
 
 # `.<partition key>.parquet.<run id>.staged`: hidden, so that readers of the folder skip it.
@@ -29,35 +29,36 @@ class StoredPartitions:
 
     asset: str
     keys: tuple[str, ...]
-    dataset: ds.Dataset
+    files: LakeFiles
 
 
 class StagedPartitions:
     """Use as a context manager: `write` each partition, then `commit`; leaving the block
     without committing drops what was staged."""
 
-    def __init__(self, lake: Lake, run_id: str):
+    def __init__(self, lake: Lake, run_id: str, engine: Engine):
         self.lake = lake
         self.run_id = run_id
+        self.engine = engine
         self._staged: dict[str, dict[str, str]] = {}  # asset -> key -> staged file
-        self._schemas: dict[str, pa.Schema] = {}
+        self._schemas: dict[str, pa.Schema | None] = {}
 
     def _staged_file(self, asset: str, key: str) -> str:
         return f"{asset}/.{key}.parquet.{self.run_id}.staged"
 
-    def write(self, asset: str, key: str, table: pa.Table) -> None:
+    def write(self, asset: str, key: str, query: Query) -> None:
+        """The engine writes the query's result as the staged file of a partition."""
         files = self._staged.setdefault(asset, {})
         if not files:
             self.lake.location.remove_stale(asset, STAGED_NAME, STALE_STAGED_SECONDS)
         files[key] = self._staged_file(asset, key)
-        self._schemas[asset] = table.schema
-        self.lake.location.write_parquet(files[key], table)
+        self._schemas[asset] = query.schema
+        self.engine.write(query, self.lake.location, files[key])
 
-    def dataset(self, asset: str) -> ds.Dataset:
-        """The staged partitions of `asset`, scanned lazily (for the checks)."""
-        return self.lake.location.dataset(
-            list(self._staged[asset].values()), schema=self._schemas[asset]
-        )
+    def files(self, asset: str) -> LakeFiles:
+        """The staged partitions of `asset`, by reference (for the checks)."""
+        staged = tuple(self._staged[asset].values())
+        return LakeFiles(self.lake.location, staged, self._schemas[asset])
 
     def commit(self) -> dict[str, StoredPartitions]:
         """Moves every staged file over its partition file; the references to them."""
@@ -65,11 +66,11 @@ class StagedPartitions:
         for asset, files in self._staged.items():
             for key, staged in files.items():
                 self.lake.location.move(staged, self.lake.partition_file(asset, key))
-            relatives = [self.lake.partition_file(asset, key) for key in files]
+            relatives = tuple(self.lake.partition_file(asset, key) for key in files)
             stored[asset] = StoredPartitions(
                 asset=asset,
                 keys=tuple(files),
-                dataset=self.lake.location.dataset(relatives, schema=self._schemas[asset]),
+                files=LakeFiles(self.lake.location, relatives, self._schemas[asset]),
             )
         self._staged.clear()
         return stored

@@ -4,6 +4,7 @@ The SQL fragments use only functions that DuckDB and Spark SQL both understand (
 upper, length, greatest, concat_ws, nullif), so each engine runs the very same expressions.
 """
 
+from customer_analytics.rules.sql import literal, literals
 from customer_analytics.rules.text import trimmed_sql
 
 # Order matters: a rejected line carries the first reason it fails.
@@ -31,6 +32,13 @@ CATEGORIES = ("Giai Tri", "Phim Truyen", "The Thao", "Thieu Nhi", "Truyen Hinh")
 MOST_WATCH_ORDER = ("Truyen Hinh", "Phim Truyen", "The Thao", "Thieu Nhi", "Giai Tri")
 TASTE_ORDER = CATEGORIES
 INVALID_CONTRACTS = ("", "0", "NULL")
+# A line is a strict JSON object (RFC 8259) or is malformed: no trailing comma and no NaN or
+# Infinity (any case, `nan` and `inf` too), which some parsers take. A line a parser took is made
+# of well-formed string tokens and the tokens between them, so this pattern steps over every
+# string token whole (escapes included) and finds a trailing comma or a non-finite literal only
+# outside strings: never inside a value such as "HNH, }" or "NaN]".
+NOT_STRICT_JSON = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*(?:,\s*[}\]]|[Nn][Aa][Nn]|[Ii][Nn][Ff])'
+
 # Longest trimmed Contract, in characters (code points, as SQL's length and MySQL's VARCHAR
 # count them): the warehouse column is VARCHAR(MAX_CONTRACT_LENGTH).
 MAX_CONTRACT_LENGTH = 255
@@ -43,15 +51,11 @@ def total_column(category: str) -> str:
 TOTAL_COLUMNS = tuple(total_column(category) for category in CATEGORIES)
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def category_sql(app_name: str) -> str:
     """Category of an AppName expression (matched trimmed and upper-cased), NULL for an unknown app."""
     key = f"upper({trimmed_sql(app_name)})"
     branches = " ".join(
-        f"WHEN {key} IN ({', '.join(map(_quote, apps))}) THEN {_quote(category)}"
+        f"WHEN {key} IN ({', '.join(map(literal, apps))}) THEN {literal(category)}"
         for category, apps in APP_CATEGORIES.items()
     )
     return f"CASE {branches} END"
@@ -59,8 +63,7 @@ def category_sql(app_name: str) -> str:
 
 def invalid_contract_sql(contract: str) -> str:
     """True when a trimmed Contract expression is null, empty, `0` or `NULL` in any case."""
-    values = ", ".join(map(_quote, INVALID_CONTRACTS))
-    return f"({contract} IS NULL OR upper({contract}) IN ({values}))"
+    return f"({contract} IS NULL OR upper({contract}) IN ({literals(INVALID_CONTRACTS)}))"
 
 
 def contract_too_long_sql(contract: str) -> str:
@@ -68,11 +71,22 @@ def contract_too_long_sql(contract: str) -> str:
     return f"length({contract}) > {MAX_CONTRACT_LENGTH}"
 
 
+def duration_sql(kind: str, text: str) -> str:
+    """Seconds watched, from the JSON kind of TotalDuration ('integer', 'string' or another)
+    and its text: an integer, or a string of digits once trimmed, that fits a BIGINT; NULL for
+    anything else (a fraction, an exponent, a sign, a boolean, an array...)."""
+    digits = trimmed_sql(text)
+    return (
+        f"TRY_CAST(CASE WHEN {kind} IN ('integer', 'string') "
+        f"AND regexp_full_match({digits}, '[0-9]+') THEN {digits} END AS BIGINT)"
+    )
+
+
 def most_watch_sql() -> str:
     """The category with the largest total, ties to the earlier in MOST_WATCH_ORDER; NULL if none."""
     largest = f"greatest({', '.join(TOTAL_COLUMNS)})"
     branches = " ".join(
-        f"WHEN {total_column(category)} = {largest} THEN {_quote(category)}"
+        f"WHEN {total_column(category)} = {largest} THEN {literal(category)}"
         for category in MOST_WATCH_ORDER
     )
     return f"CASE WHEN {largest} = 0 THEN NULL {branches} END"
@@ -81,7 +95,21 @@ def most_watch_sql() -> str:
 def taste_sql() -> str:
     """The watched categories joined by '-' in TASTE_ORDER; NULL when nothing was watched."""
     parts = ", ".join(
-        f"CASE WHEN {total_column(category)} > 0 THEN {_quote(category)} END"
+        f"CASE WHEN {total_column(category)} > 0 THEN {literal(category)} END"
         for category in TASTE_ORDER
     )
     return f"nullif(concat_ws('-', {parts}), '')"
+
+
+# When a line fails each rule, over the decoded fields of a line (`engines/content.py`): whether
+# it is a strict JSON object, whether its `_source` is an object, the trimmed Contract, the
+# duration, the category and whether its `_id` came earlier in the day.
+REASON_CONDITIONS = {
+    "malformed_json": "is_object IS NOT TRUE",
+    "missing_source": "has_source IS NOT TRUE",
+    "invalid_contract": invalid_contract_sql("Contract"),
+    "contract_too_long": contract_too_long_sql("Contract"),
+    "invalid_duration": "TotalDuration IS NULL",
+    "unknown_app": "category IS NULL",
+    "duplicate_id": "repeated_id",
+}

@@ -3,7 +3,8 @@
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer_analytics.rules.text import WHITE_SPACE_CLASS
+from customer_analytics.rules.sql import literal
+from customer_analytics.rules.text import WHITE_SPACE_CLASS, trimmed_sql
 
 # Order matters: a rejected row carries the first reason it fails.
 QUARANTINE_REASONS = (
@@ -69,3 +70,33 @@ def normalize_keyword(keyword: str) -> str:
 
 
 VOICE_SEARCH_KEYWORD = normalize_keyword(VOICE_SEARCH_PLACEHOLDER)
+
+
+def datetime_sql(text: str) -> str:
+    """The timestamp of a trimmed `datetime` text of the DATETIME_PATTERN shape, else NULL."""
+    trimmed = trimmed_sql(text)
+    return (
+        f"TRY_CAST(CASE WHEN regexp_full_match({trimmed}, '{DATETIME_PATTERN}') "
+        f"THEN {trimmed} END AS TIMESTAMP)"
+    )
+
+
+def invalid_user_id_sql(user_id: str) -> str:
+    """True when a trimmed user_id expression is null, empty or `NULL` in any case."""
+    return f"({user_id} IS NULL OR {user_id} = '' OR upper({user_id}) = 'NULL')"
+
+
+# When a row fails each rule, over the columns of a search row once typed
+# (`engines/search.py`): the trimmed user_id, the normalized keyword, the parsed datetime and
+# whether its eventID came earlier in the day.
+REASON_CONDITIONS = {
+    "invalid_user_id": invalid_user_id_sql("user_id_trimmed"),
+    "user_id_too_long": f"length(user_id_trimmed) > {MAX_USER_ID_LENGTH}",
+    "not_search_action": f"lower({trimmed_sql('action')}) IS DISTINCT FROM 'search'",
+    "empty_keyword": "normalized IS NULL OR normalized = ''",
+    "keyword_too_long": f"length(normalized) > {MAX_KEYWORD_LENGTH}",
+    "voice_search": f"normalized = {literal(VOICE_SEARCH_KEYWORD)}",
+    # A NULL datetime is an unknown time, kept NULL; text that is not a time is quarantined.
+    "invalid_datetime": "datetime IS NOT NULL AND parsed_datetime IS NULL",
+    "duplicate_event": "repeated_event",
+}

@@ -1,26 +1,37 @@
-"""The viewing-log rules on the DuckDB engine (docs/contract.md §3).
+"""The viewing-log rules on both engines (docs/contract.md §3).
 
-Covers `split_lines`, `parse_content_day` (every quarantine reason, its line number and the order
-of reasons), `daily_pivot` and `customer_content_stats` (Active, MostWatch ties, Taste, months).
-Every fixture line is a literal JSON string and every expected value is worked out by hand.
+Covers `split_lines` (DuckDB's own line splitting), `parse_content_day` (every quarantine reason,
+its line number and the order of reasons), `daily_pivot` and `customer_content_stats` (Active,
+MostWatch ties, Taste, months). Every test of the transforms takes the `engine` fixture and runs
+on DuckDB and on Spark; each parses its day file once and fetches only what it asserts. Every
+fixture line is a literal JSON string and every expected value is worked out by hand.
 """
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from customer_analytics.engines.content import (
-    ParsedDay,
-    customer_content_stats,
-    daily_pivot,
-    parse_content_day,
-    split_lines,
-)
+from customer_analytics.engines.base import Engine
+from customer_analytics.engines.content import customer_content_stats, daily_pivot
+from customer_analytics.engines.duckdb import split_lines
 from customer_analytics.rules import schemas
+from customer_analytics_tests.engines.run import (
+    PARTS,
+    QUARANTINE_ONLY,
+    Parsed,
+    content_day,
+    lake_files,
+    parse_content,
+)
+
+# createDataFrame checks the installed pandas even when given Arrow tables.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas:FutureWarning"
+)
 
 DAY = date(2022, 4, 1)
 
@@ -55,15 +66,22 @@ def _line(source: str, _id: str = "x1") -> str:
     return '{"_index": "history", "_id": "' + _id + '", "_source": {' + source + "}}"
 
 
-def _parse(text: str, day: date = DAY) -> ParsedDay:
-    return parse_content_day(split_lines(text.encode()), day)
+def _parse(
+    engine: Engine,
+    text: str | bytes,
+    tmp_path: Path,
+    day: date = DAY,
+    parts: Sequence[str] = PARTS,
+) -> Parsed:
+    """The day file of `text` (str as UTF-8, bytes as they are), parsed once by the engine."""
+    return parse_content(engine, text, tmp_path, day, parts)
 
 
-def _reasons(parsed: ParsedDay) -> list[tuple[int, str]]:
+def _reasons(parsed: Parsed) -> list[tuple[int, str]]:
     return [(row["line_number"], row["reason"]) for row in parsed.quarantine.to_pylist()]
 
 
-def _valid(parsed: ParsedDay) -> list[tuple]:
+def _valid(parsed: Parsed) -> list[tuple]:
     """(Contract, AppName, category, TotalDuration, _id) of each valid record, in line order."""
     columns = ["Contract", "AppName", "category", "TotalDuration", "_id"]
     return [tuple(row[c] for c in columns) for row in parsed.valid.to_pylist()]
@@ -125,17 +143,17 @@ def test_split_lines_file_of_one_blank_line(data):
     assert split_lines(data).to_pylist() == [{"line_number": 1, "raw_line": ""}]
 
 
-def test_undecodable_bytes_fail_only_their_own_line():
+def test_undecodable_bytes_fail_only_their_own_line(engine, tmp_path):
     data = b"\xff\xfe\n" + GOOD.encode() + b"\n"
-    parsed = parse_content_day(split_lines(data), DAY)
+    parsed = _parse(engine, data, tmp_path)
     assert _reasons(parsed) == [(1, "malformed_json")]
     assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
 
 
-def test_byte_order_mark_of_the_file_keeps_line_one_valid():
+def test_byte_order_mark_of_the_file_keeps_line_one_valid(engine, tmp_path):
     second = '{"_id": "g2", "_source": {"Contract": "HNH2", "TotalDuration": 5, "AppName": "VOD"}}'
     data = b"\xef\xbb\xbf" + GOOD.encode() + b"\r\n" + second.encode() + b"\r\n"
-    parsed = parse_content_day(split_lines(data), DAY)
+    parsed = _parse(engine, data, tmp_path)
     assert _reasons(parsed) == []
     assert _valid(parsed) == [
         ("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1"),
@@ -143,27 +161,27 @@ def test_byte_order_mark_of_the_file_keeps_line_one_valid():
     ]
 
 
-def test_byte_order_mark_with_undecodable_bytes_later():
+def test_byte_order_mark_with_undecodable_bytes_later(engine, tmp_path):
     """The replacement of bad bytes re-reads the file: its byte-order mark is dropped again."""
     data = b"\xef\xbb\xbf" + GOOD.encode() + b"\n\xff\n"
-    parsed = parse_content_day(split_lines(data), DAY)
+    parsed = _parse(engine, data, tmp_path)
     assert parsed.quarantine.to_pylist() == [
         {"date": DAY, "line_number": 2, "reason": "malformed_json", "raw_line": "\ufffd"}
     ]
     assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
 
 
-def test_byte_order_mark_inside_the_file_is_a_malformed_line():
+def test_byte_order_mark_inside_the_file_is_a_malformed_line(engine, tmp_path):
     data = GOOD.encode() + b"\n\xef\xbb\xbf" + GOOD.replace("g1", "g2").encode() + b"\n"
-    parsed = parse_content_day(split_lines(data), DAY)
+    parsed = _parse(engine, data, tmp_path, parts=QUARANTINE_ONLY)
     assert _reasons(parsed) == [(2, "malformed_json")]
 
 
 # --- parse_content_day: valid records ------------------------------------------------------------
 
 
-def test_valid_record_keeps_every_field():
-    parsed = _parse(GOOD + "\n", date(2022, 4, 7))
+def test_valid_record_keeps_every_field(engine, tmp_path):
+    parsed = _parse(engine, GOOD + "\n", tmp_path, date(2022, 4, 7))
     assert parsed.valid.column_names == [
         "date",
         "Contract",
@@ -212,8 +230,10 @@ def test_valid_record_keeps_every_field():
         ("sport", "The Thao"),
     ],
 )
-def test_app_name_maps_to_category_and_is_kept_as_logged(app, category):
-    parsed = _parse(_line(f'"Contract": "C1", "TotalDuration": 10, "AppName": "{app}"'))
+def test_app_name_maps_to_category_and_is_kept_as_logged(engine, tmp_path, app, category):
+    parsed = _parse(
+        engine, _line(f'"Contract": "C1", "TotalDuration": 10, "AppName": "{app}"'), tmp_path
+    )
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("C1", app, category, 10, "x1")]
 
@@ -227,8 +247,9 @@ def test_app_name_maps_to_category_and_is_kept_as_logged(app, category):
         pytest.param('"\\u2003SPORT\\u0085"', "\u2003SPORT\u0085", "The Thao", id="escaped-em-space-nel"),
     ],
 )  # fmt: skip
-def test_app_name_is_matched_without_unicode_white_space(json_app, app, category):
-    parsed = _parse(_line(f'"Contract": "C1", "TotalDuration": 10, "AppName": {json_app}'))
+def test_app_name_is_matched_without_unicode_white_space(engine, tmp_path, json_app, app, category):
+    line = _line(f'"Contract": "C1", "TotalDuration": 10, "AppName": {json_app}')
+    parsed = _parse(engine, line, tmp_path)
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("C1", app, category, 10, "x1")]
 
@@ -250,21 +271,24 @@ def test_app_name_is_matched_without_unicode_white_space(json_app, app, category
         ('"HNH\\t2"', "HNH\t2"),
     ],
 )
-def test_contract_is_trimmed(contract, expected):
-    parsed = _parse(_line(f'"Contract": {contract}, "TotalDuration": 10, "AppName": "VOD"'))
+def test_contract_is_trimmed(engine, tmp_path, contract, expected):
+    line = _line(f'"Contract": {contract}, "TotalDuration": 10, "AppName": "VOD"')
+    parsed = _parse(engine, line, tmp_path)
     assert _reasons(parsed) == []
     assert _valid(parsed) == [(expected, "VOD", "Phim Truyen", 10, "x1")]
 
 
-def test_contracts_differing_only_in_white_space_are_one_contract():
+def test_contracts_differing_only_in_white_space_are_one_contract(engine, tmp_path):
     lines = [
         '{"_id": "t1", "_source": {"Contract": "\\tHNH2\\t", "TotalDuration": 10, "AppName": "VOD"}}',
         '{"_id": "t2", "_source": {"Contract": "HNH2", "TotalDuration": 20, "AppName": "VOD"}}',
         '{"_id": "t3", "_source": {"Contract": "\u3000HNH2\u00a0", "TotalDuration": 5, "AppName": "KPLUS"}}',
     ]
-    parsed = _parse("\n".join(lines) + "\n", date(2022, 4, 3))
-    assert parsed.valid.column("Contract").to_pylist() == ["HNH2", "HNH2", "HNH2"]
-    assert _rows(daily_pivot(parsed.valid)) == [(date(2022, 4, 3), "HNH2", 0, 30, 0, 0, 5)]
+    with content_day(engine, "\n".join(lines) + "\n", tmp_path, date(2022, 4, 3)) as parsed:
+        valid = engine.fetch(parsed.valid)
+        pivot = engine.fetch(daily_pivot(parsed.valid))
+    assert valid.column("Contract").to_pylist() == ["HNH2", "HNH2", "HNH2"]
+    assert _rows(pivot) == [(date(2022, 4, 3), "HNH2", 0, 30, 0, 0, 5)]
 
 
 # 255 characters: the longest valid Contract (MAX_CONTRACT_LENGTH).
@@ -287,8 +311,9 @@ def test_fixture_lengths_are_what_they_claim():
         pytest.param(f'"  {CONTRACT_255}\\t"', CONTRACT_255, id="255-after-trimming"),
     ],
 )
-def test_contract_of_255_characters_is_valid(json_contract, expected):
-    parsed = _parse(_line(f'"Contract": {json_contract}, "TotalDuration": 10, "AppName": "VOD"'))
+def test_contract_of_255_characters_is_valid(engine, tmp_path, json_contract, expected):
+    line = _line(f'"Contract": {json_contract}, "TotalDuration": 10, "AppName": "VOD"')
+    parsed = _parse(engine, line, tmp_path)
     assert _reasons(parsed) == []
     assert _valid(parsed) == [(expected, "VOD", "Phim Truyen", 10, "x1")]
 
@@ -301,9 +326,9 @@ def test_contract_of_255_characters_is_valid(json_contract, expected):
         pytest.param("HNH" + "7" * 297, id="300"),
     ],
 )
-def test_contract_longer_than_255_characters_is_quarantined(contract):
+def test_contract_longer_than_255_characters_is_quarantined(engine, tmp_path, contract):
     line = _line(f'"Contract": "{contract}", "TotalDuration": 10, "AppName": "VOD"')
-    parsed = _parse(GOOD + "\n" + line + "\n")
+    parsed = _parse(engine, GOOD + "\n" + line + "\n", tmp_path)
     assert parsed.quarantine.to_pylist() == [
         {"date": DAY, "line_number": 2, "reason": "contract_too_long", "raw_line": line}
     ]
@@ -324,8 +349,9 @@ def test_contract_longer_than_255_characters_is_quarantined(contract):
         ('"\u00a0254\u3000"', 254),
     ],
 )
-def test_accepted_durations(duration, expected):
-    parsed = _parse(_line(f'"Contract": "C1", "TotalDuration": {duration}, "AppName": "SPORT"'))
+def test_accepted_durations(engine, tmp_path, duration, expected):
+    line = _line(f'"Contract": "C1", "TotalDuration": {duration}, "AppName": "SPORT"')
+    parsed = _parse(engine, line, tmp_path)
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("C1", "SPORT", "The Thao", expected, "x1")]
 
@@ -405,8 +431,8 @@ def test_accepted_durations(duration, expected):
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "Truyen Hinh"'), "unknown_app", id="app-category-name"),
     ],
 )  # fmt: skip
-def test_each_reason(line, reason):
-    parsed = _parse("\n".join([GOOD, line]) + "\n", date(2022, 4, 9))
+def test_each_reason(engine, tmp_path, line, reason):
+    parsed = _parse(engine, "\n".join([GOOD, line]) + "\n", tmp_path, date(2022, 4, 9))
     assert parsed.quarantine.to_pylist() == [
         {"date": date(2022, 4, 9), "line_number": 2, "reason": reason, "raw_line": line}
     ]
@@ -423,9 +449,9 @@ def test_each_reason(line, reason):
     ],
     ids=["outer-comma", "inner-comma", "nan", "infinity"],
 )
-def test_lenient_json_is_not_json(line):
+def test_lenient_json_is_not_json(engine, tmp_path, line):
     """Trailing commas, NaN and Infinity are not JSON (RFC 8259), though DuckDB's parser takes them."""
-    parsed = _parse(line + "\n")
+    parsed = _parse(engine, line + "\n", tmp_path)
     assert _reasons(parsed) == [(1, "malformed_json")]
     assert _valid(parsed) == []
 
@@ -443,9 +469,9 @@ def test_lenient_json_is_not_json(line):
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "x": -nan}}', id="minus-nan"),
     ],
 )  # fmt: skip
-def test_other_lenient_json_is_not_json(line):
+def test_other_lenient_json_is_not_json(engine, tmp_path, line):
     """DuckDB also takes these; JSON does not."""
-    parsed = _parse(line + "\n")
+    parsed = _parse(engine, line + "\n", tmp_path, parts=QUARANTINE_ONLY)
     assert _reasons(parsed) == [(1, "malformed_json")]
 
 
@@ -461,9 +487,9 @@ def test_other_lenient_json_is_not_json(line):
         pytest.param('{"_id":"g","_source":{"Contract":"C1","TotalDuration":5,"AppName":"VOD","x":[true,false,null]}}', ("C1", "VOD", "Phim Truyen", 5, "g"), id="literals"),
     ],
 )  # fmt: skip
-def test_json_look_alikes_inside_strings_are_valid(line, expected):
+def test_json_look_alikes_inside_strings_are_valid(engine, tmp_path, line, expected):
     """A trailing comma or a NaN/Infinity inside a string is text, not a token."""
-    parsed = _parse(line + "\n")
+    parsed = _parse(engine, line + "\n", tmp_path)
     assert _reasons(parsed) == []
     assert _valid(parsed) == [expected]
 
@@ -480,21 +506,24 @@ def test_json_look_alikes_inside_strings_are_valid(line, expected):
         pytest.param('"Contract": "' + "C" * 300 + '", "TotalDuration": 10, "AppName": "VOD"', "contract_too_long", id="long-contract-duplicate"),
     ],
 )  # fmt: skip
-def test_first_failing_reason_is_reported(source, reason):
+def test_first_failing_reason_is_reported(engine, tmp_path, source, reason):
     # The same _id as GOOD, so every line below is also a duplicate: that reason comes last.
-    parsed = _parse(GOOD + "\n" + _line(source, _id="g1") + "\n")
+    text = GOOD + "\n" + _line(source, _id="g1") + "\n"
+    parsed = _parse(engine, text, tmp_path, parts=QUARANTINE_ONLY)
     assert _reasons(parsed) == [(2, reason)]
 
 
-def test_missing_source_wins_over_everything_after_it():
+def test_missing_source_wins_over_everything_after_it(engine, tmp_path):
     text = GOOD + "\n" + '{"_id": "g1", "Contract": "0", "TotalDuration": -1, "AppName": "X"}\n'
-    assert _reasons(_parse(text)) == [(2, "missing_source")]
+    assert _reasons(_parse(engine, text, tmp_path, parts=QUARANTINE_ONLY)) == [
+        (2, "missing_source")
+    ]
 
 
 # --- parse_content_day: whole day files ----------------------------------------------------------
 
 
-def test_mixed_day_with_crlf_and_blank_line():
+def test_mixed_day_with_crlf_and_blank_line(engine, tmp_path):
     lines = [
         '{"_id": "a1", "_source": {"Contract": "C1", "Mac": "M1", "TotalDuration": 100, "AppName": "KPLUS"}}',
         "",
@@ -507,7 +536,7 @@ def test_mixed_day_with_crlf_and_blank_line():
         '{"_id": "a1", "_source": {"Contract": "C1", "Mac": "M1", "TotalDuration": 7, "AppName": "SPORT"}}',
         '{"_id": "a9", "_source": {"Contract": "C1", "Mac": "M1", "TotalDuration": 0, "AppName": "CHILD"}}',
     ]
-    parsed = _parse("\r\n".join(lines) + "\r\n", date(2022, 4, 30))
+    parsed = _parse(engine, "\r\n".join(lines) + "\r\n", tmp_path, date(2022, 4, 30))
     assert parsed.quarantine.to_pylist() == [
         {"date": date(2022, 4, 30), "line_number": 2, "reason": "malformed_json", "raw_line": ""},
         {"date": date(2022, 4, 30), "line_number": 4, "reason": "malformed_json", "raw_line": "[1,2]"},
@@ -527,8 +556,8 @@ def test_mixed_day_with_crlf_and_blank_line():
     assert parsed.valid.num_rows + parsed.quarantine.num_rows == 10
 
 
-def test_empty_day_file_gives_no_rows():
-    parsed = _parse("")
+def test_empty_day_file_gives_no_rows(engine, tmp_path):
+    parsed = _parse(engine, "", tmp_path)
     assert parsed.valid.num_rows == 0
     assert parsed.quarantine.num_rows == 0
     assert parsed.valid.column_names == [
@@ -543,12 +572,12 @@ def test_empty_day_file_gives_no_rows():
     assert parsed.quarantine.column_names == ["date", "line_number", "reason", "raw_line"]
 
 
-def test_file_of_one_blank_line_is_one_malformed_line():
-    parsed = parse_content_day(split_lines(b"\n"), DAY)
+def test_file_of_one_blank_line_is_one_malformed_line(engine, tmp_path):
+    parsed = _parse(engine, b"\n", tmp_path, parts=QUARANTINE_ONLY)
     assert _reasons(parsed) == [(1, "malformed_json")]
 
 
-def test_duplicate_ids_within_a_day():
+def test_duplicate_ids_within_a_day(engine, tmp_path):
     lines = [
         '{"_id": "a1", "_source": {"Contract": "C1", "TotalDuration": 1, "AppName": "VOD"}}',
         '{"_id": "a2", "_source": {"Contract": "C1", "TotalDuration": 2, "AppName": "VOD"}}',
@@ -567,7 +596,7 @@ def test_duplicate_ids_within_a_day():
         '{"_id": null, "_source": {"Contract": "C1", "TotalDuration": 14, "AppName": "VOD"}}',
         '{"_id": "A1", "_source": {"Contract": "C1", "TotalDuration": 15, "AppName": "VOD"}}',
     ]
-    parsed = _parse("\n".join(lines) + "\n")
+    parsed = _parse(engine, "\n".join(lines) + "\n", tmp_path)
     assert _reasons(parsed) == [
         (3, "duplicate_id"),
         (4, "invalid_contract"),
@@ -590,10 +619,10 @@ def test_duplicate_ids_within_a_day():
     ]
 
 
-def test_same_id_on_two_days_is_valid_on_both():
+def test_same_id_on_two_days_is_valid_on_both(engine, tmp_path):
     line = '{"_id": "d1", "_source": {"Contract": "C1", "TotalDuration": 30, "AppName": "RELAX"}}'
-    first = _parse(line + "\n", date(2022, 4, 1))
-    second = _parse(line + "\n", date(2022, 4, 2))
+    first = _parse(engine, line + "\n", tmp_path, date(2022, 4, 1))
+    second = _parse(engine, line + "\n", tmp_path, date(2022, 4, 2))
     for parsed in (first, second):
         assert _reasons(parsed) == []
         assert _valid(parsed) == [("C1", "RELAX", "Giai Tri", 30, "d1")]
@@ -604,7 +633,7 @@ def test_same_id_on_two_days_is_valid_on_both():
 # --- daily_pivot ---------------------------------------------------------------------------------
 
 
-def test_daily_pivot_sums_per_date_and_contract():
+def test_daily_pivot_sums_per_date_and_contract(engine):
     raw = _raw(
         (date(2022, 4, 2), "C1", "KPLUS", "Truyen Hinh", 100, "a1"),
         (date(2022, 4, 1), "C1", "VOD", "Phim Truyen", 50, "a2"),
@@ -615,7 +644,7 @@ def test_daily_pivot_sums_per_date_and_contract():
         (date(2022, 4, 1), "C2", "RELAX", "Giai Tri", 6, "a7"),
         (date(2022, 4, 1), "C3", "CHANNEL", "Truyen Hinh", 0, "a8"),
     )
-    pivot = daily_pivot(raw)
+    pivot = engine.fetch(daily_pivot(raw))
     assert pivot.column_names == PIVOT_COLUMNS
     assert all(pivot.schema.field(c).type == pa.int64() for c in PIVOT_COLUMNS[2:])
     assert _rows(pivot) == [
@@ -626,7 +655,7 @@ def test_daily_pivot_sums_per_date_and_contract():
     ]
 
 
-def test_daily_pivot_of_a_parsed_day():
+def test_daily_pivot_of_a_parsed_day(engine, tmp_path):
     lines = [
         '{"_id": "p1", "_source": {"Contract": " C1", "TotalDuration": "40", "AppName": "dshd"}}',
         '{"_id": "p2", "_source": {"Contract": "C1 ", "TotalDuration": 2, "AppName": "DSHD"}}',
@@ -634,14 +663,15 @@ def test_daily_pivot_of_a_parsed_day():
         '{"_id": "p3", "_source": {"Contract": "C2", "TotalDuration": 1000, "AppName": "YOUTUBE"}}',
         '{"_id": "p4", "_source": {"Contract": "C3", "TotalDuration": 0, "AppName": "BHD_RES"}}',
     ]
-    parsed = _parse("\n".join(lines), date(2022, 4, 5))
-    assert _rows(daily_pivot(parsed.valid)) == [
+    with content_day(engine, "\n".join(lines), tmp_path, date(2022, 4, 5)) as parsed:
+        pivot = engine.fetch(daily_pivot(parsed.valid))
+    assert _rows(pivot) == [
         (date(2022, 4, 5), "C1", 0, 0, 0, 0, 42),
         (date(2022, 4, 5), "C3", 0, 0, 0, 0, 0),
     ]
 
 
-def test_daily_pivot_reads_a_dataset(tmp_path: Path):
+def test_daily_pivot_reads_a_dataset(engine, tmp_path: Path):
     first = tmp_path / "2022-04-01.parquet"
     second = tmp_path / "2022-04-02.parquet"
     pq.write_table(_raw((date(2022, 4, 1), "C1", "VOD", "Phim Truyen", 5, "a1")), first)
@@ -652,7 +682,8 @@ def test_daily_pivot_reads_a_dataset(tmp_path: Path):
         ),
         second,
     )
-    pivot = daily_pivot(ds.dataset([str(first), str(second)], format="parquet"))
+    lake = lake_files(tmp_path, schemas.RAW_LOG_CONTENT, first.name, second.name)
+    pivot = engine.fetch(daily_pivot(lake))
     assert _rows(pivot) == [
         (date(2022, 4, 1), "C1", 0, 5, 0, 0, 0),
         (date(2022, 4, 2), "C1", 0, 6, 8, 0, 0),
@@ -681,13 +712,13 @@ def test_daily_pivot_reads_a_dataset(tmp_path: Path):
         pytest.param((2, 2, 2, 2, 2), "Truyen Hinh", "Giai Tri-Phim Truyen-The Thao-Thieu Nhi-Truyen Hinh", id="tie-five-way"),
     ],
 )  # fmt: skip
-def test_most_watch_and_taste(totals, most_watch, taste):
-    stats = customer_content_stats(_pivot((date(2022, 4, 12), "C1", *totals)))
+def test_most_watch_and_taste(engine, totals, most_watch, taste):
+    stats = engine.fetch(customer_content_stats(_pivot((date(2022, 4, 12), "C1", *totals))))
     assert stats.column_names == STATS_COLUMNS
     assert _rows(stats) == [(date(2022, 4, 1), "C1", *totals, 1, most_watch, taste)]
 
 
-def test_month_aggregates_days_and_counts_active_days():
+def test_month_aggregates_days_and_counts_active_days(engine):
     pivot = _pivot(
         (date(2022, 4, 1), "C1", 0, 10, 0, 0, 5),
         (date(2022, 4, 30), "C1", 0, 0, 0, 0, 20),
@@ -698,7 +729,7 @@ def test_month_aggregates_days_and_counts_active_days():
         (date(2022, 4, 3), "C3", 0, 4, 0, 0, 0),
         (date(2022, 3, 31), "C3", 0, 0, 1, 0, 0),
     )
-    assert _rows(customer_content_stats(pivot)) == [
+    assert _rows(engine.fetch(customer_content_stats(pivot))) == [
         (date(2022, 3, 1), "C3", 0, 0, 1, 0, 0, 1, "The Thao", "The Thao"),
         (date(2022, 4, 1), "C1", 0, 10, 0, 0, 25, 2, "Truyen Hinh", "Phim Truyen-Truyen Hinh"),
         (date(2022, 4, 1), "C2", 0, 0, 0, 0, 0, 2, None, None),
@@ -707,7 +738,7 @@ def test_month_aggregates_days_and_counts_active_days():
     ]  # fmt: skip
 
 
-def test_stats_read_a_dataset_of_two_days(tmp_path: Path):
+def test_stats_read_a_dataset_of_two_days(engine, tmp_path: Path):
     first = tmp_path / "date=2022-04-03.parquet"
     second = tmp_path / "date=2022-04-20.parquet"
     pq.write_table(
@@ -724,7 +755,8 @@ def test_stats_read_a_dataset_of_two_days(tmp_path: Path):
         ),
         second,
     )
-    stats = customer_content_stats(ds.dataset([str(first), str(second)], format="parquet"))
+    lake = lake_files(tmp_path, schemas.DAILY_PIVOT, first.name, second.name)
+    stats = engine.fetch(customer_content_stats(lake))
     assert _rows(stats) == [
         (date(2022, 4, 1), "C1", 0, 30, 0, 0, 30, 2, "Truyen Hinh", "Phim Truyen-Truyen Hinh"),
         (date(2022, 4, 1), "C2", 0, 0, 0, 0, 0, 1, None, None),
@@ -732,7 +764,7 @@ def test_stats_read_a_dataset_of_two_days(tmp_path: Path):
     ]  # fmt: skip
 
 
-def test_days_to_profile_end_to_end():
+def test_days_to_profile_end_to_end(engine, tmp_path):
     """Two day files through parse → pivot → stats; C2's only record on day two lasts 0 s."""
     day_one = "\r\n".join(
         [
@@ -749,18 +781,19 @@ def test_days_to_profile_end_to_end():
             '{"_id": "e1", "_source": {"Contract": "C1", "TotalDuration": 999, "AppName": "VOD"}}',
         ]
     )
-    first = _parse(day_one, date(2022, 4, 10))
-    second = _parse(day_two + "\n", date(2022, 4, 11))
+    first = _parse(engine, day_one, tmp_path, date(2022, 4, 10))
+    second = _parse(engine, day_two + "\n", tmp_path, date(2022, 4, 11))
     assert _reasons(first) == [(4, "unknown_app")]
     assert _reasons(second) == [(3, "duplicate_id")]
+    # The pivot is a query, and the source of the stats: the chain runs as one query.
     pivot = daily_pivot(pa.concat_tables([first.valid, second.valid]))
-    assert _rows(pivot) == [
+    assert _rows(engine.fetch(pivot)) == [
         (date(2022, 4, 10), "C1", 60, 0, 0, 40, 0),
         (date(2022, 4, 10), "C2", 0, 0, 15, 0, 0),
         (date(2022, 4, 11), "C1", 0, 0, 0, 100, 0),
         (date(2022, 4, 11), "C2", 0, 0, 0, 0, 0),
     ]
-    assert _rows(customer_content_stats(pivot)) == [
+    assert _rows(engine.fetch(customer_content_stats(pivot))) == [
         (date(2022, 4, 1), "C1", 60, 0, 0, 140, 0, 2, "Thieu Nhi", "Giai Tri-Thieu Nhi"),
         (date(2022, 4, 1), "C2", 0, 0, 15, 0, 0, 2, "The Thao", "The Thao"),
     ]  # fmt: skip

@@ -1,29 +1,38 @@
-"""The search-log rules on the DuckDB engine (docs/contract.md §2-§3).
+"""The search-log rules on both engines (docs/contract.md §2-§3).
 
 Covers `parse_search_day` (every quarantine reason, the order of reasons, duplicate eventIDs,
 leading-zero user ids, NFC/NFD, white-space and voice-search variants, the valid and quarantine
 columns), `monthly_top_keyword` (counts, totals, code-point tie-break, months) and
-`customer_search_stats` (the four tastes). Every fixture is a literal table and every expected
-value is worked out by hand.
+`customer_search_stats` (the four tastes). Every test of the transforms takes the `engine`
+fixture and runs on DuckDB and on Spark; each parses its day once and fetches only what it
+asserts. Every fixture is a literal table and every expected value is worked out by hand.
 """
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from customer_analytics.engines.search import (
-    RAW_COLUMNS,
-    ParsedDay,
-    customer_search_stats,
-    monthly_top_keyword,
-    parse_search_day,
-)
+from customer_analytics.engines.base import Engine
+from customer_analytics.engines.search import customer_search_stats, monthly_top_keyword
 from customer_analytics.rules import schemas
+from customer_analytics_tests.engines.run import (
+    PARTS,
+    QUARANTINE_ONLY,
+    VALID_ONLY,
+    Parsed,
+    lake_files,
+    parse_search,
+)
+
+# createDataFrame checks the installed pandas even when given Arrow tables.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas:FutureWarning"
+)
 
 DAY = date(2022, 6, 1)
 
@@ -94,16 +103,17 @@ def _events(*rows: dict) -> pa.Table:
     return pa.Table.from_pylist(records, schema=EVENTS_SCHEMA)
 
 
-def _parse(*rows: dict, day: date = DAY) -> ParsedDay:
-    return parse_search_day(_events(*rows), day)
+def _parse(engine: Engine, *rows: dict, day: date = DAY, parts: Sequence[str] = PARTS) -> Parsed:
+    """The rows (see `_events`) parsed once by the engine as one day."""
+    return parse_search(engine, _events(*rows), day, parts)
 
 
-def _reasons(parsed: ParsedDay) -> list[tuple[int, str]]:
+def _reasons(parsed: Parsed) -> list[tuple[int, str]]:
     rows = [(row["row_number"], row["reason"]) for row in parsed.quarantine.to_pylist()]
     return sorted(rows)
 
 
-def _valid(parsed: ParsedDay) -> list[tuple]:
+def _valid(parsed: Parsed) -> list[tuple]:
     """(eventID, user_id, keyword, raw_keyword) of each valid row."""
     columns = ["eventID", "user_id", "keyword", "raw_keyword"]
     rows = [tuple(row[c] for c in columns) for row in parsed.valid.to_pylist()]
@@ -113,6 +123,14 @@ def _valid(parsed: ParsedDay) -> list[tuple]:
 def _rows(table: pa.Table) -> list[tuple]:
     """Rows as tuples, sorted by their first two columns (the primary key of the outputs)."""
     return sorted((tuple(row.values()) for row in table.to_pylist()), key=lambda r: (r[0], r[1]))
+
+
+def _top_keywords(engine: Engine, searches) -> pa.Table:
+    return engine.fetch(monthly_top_keyword(searches))
+
+
+def _search_stats(engine: Engine, top, categories, month: date, previous_month: date) -> pa.Table:
+    return engine.fetch(customer_search_stats(top, categories, month, previous_month))
 
 
 def _searches(*rows: tuple) -> pa.Table:
@@ -153,7 +171,8 @@ def _categories(*rows: tuple) -> pa.Table:
 
 
 def test_raw_columns():
-    assert RAW_COLUMNS == (
+    """The columns of the raw file, which a quarantined row's `record` gives."""
+    assert tuple(schemas.LOG_SEARCH_FILE.names) == (
         "eventID",
         "datetime",
         "user_id",
@@ -170,8 +189,9 @@ def test_raw_columns():
 # --- parse_search_day: valid rows ----------------------------------------------------------------
 
 
-def test_valid_row_keeps_every_field():
+def test_valid_row_keeps_every_field(engine):
     parsed = _parse(
+        engine,
         {
             "eventID": "ev-1",
             "datetime": "2022-06-01 18:59:12.345",
@@ -201,8 +221,8 @@ def test_valid_row_keeps_every_field():
     assert parsed.quarantine.column_names == QUARANTINE_COLUMNS
 
 
-def test_output_types():
-    parsed = _parse({}, {"user_id": None})
+def test_output_types(engine):
+    parsed = _parse(engine, {}, {"user_id": None})
     valid = parsed.valid.schema
     assert valid.field("date").type == pa.date32()
     assert pa.types.is_timestamp(valid.field("datetime").type)
@@ -215,8 +235,10 @@ def test_output_types():
     assert quarantine.field("record").type == pa.string()
 
 
-def test_date_is_the_day_passed_not_the_datetime():
-    parsed = _parse({"datetime": "2022-05-31 23:59:59.999"}, day=date(2022, 6, 1))
+def test_date_is_the_day_passed_not_the_datetime(engine):
+    parsed = _parse(
+        engine, {"datetime": "2022-05-31 23:59:59.999"}, day=date(2022, 6, 1), parts=VALID_ONLY
+    )
     assert parsed.valid.column("date").to_pylist() == [date(2022, 6, 1)]
     assert parsed.valid.column("datetime").to_pylist() == [
         datetime(2022, 5, 31, 23, 59, 59, 999000)
@@ -238,8 +260,8 @@ def test_date_is_the_day_passed_not_the_datetime():
         pytest.param(None, None, id="null-stays-null"),
     ],
 )  # fmt: skip
-def test_datetime_is_parsed_or_null_and_the_row_stays_valid(text, expected):
-    parsed = _parse({"datetime": text})
+def test_datetime_is_parsed_or_null_and_the_row_stays_valid(engine, text, expected):
+    parsed = _parse(engine, {"datetime": text})
     assert _reasons(parsed) == []
     assert parsed.valid.column("datetime").to_pylist() == [expected]
 
@@ -271,8 +293,8 @@ def test_datetime_is_parsed_or_null_and_the_row_stays_valid(text, expected):
         pytest.param("epoch", id="epoch-word"),
     ],
 )
-def test_datetime_that_is_not_a_time_is_quarantined_with_its_text(text):
-    parsed = _parse({"eventID": "g1"}, {"datetime": text}, day=date(2022, 6, 9))
+def test_datetime_that_is_not_a_time_is_quarantined_with_its_text(engine, text):
+    parsed = _parse(engine, {"eventID": "g1"}, {"datetime": text}, day=date(2022, 6, 9))
     quarantine = parsed.quarantine.to_pylist()
     assert [(r["date"], r["row_number"], r["reason"]) for r in quarantine] == [
         (date(2022, 6, 9), 2, "invalid_datetime")
@@ -281,10 +303,10 @@ def test_datetime_that_is_not_a_time_is_quarantined_with_its_text(text):
     assert _valid(parsed) == [("g1", "u1", "conan", "conan")]
 
 
-def test_datetime_with_microseconds_does_not_break_the_day():
+def test_datetime_with_microseconds_does_not_break_the_day(engine):
     """A timestamp finer than the usual milliseconds keeps its microseconds and never fails
     the day."""
-    parsed = _parse({"datetime": "2022-06-01 18:59:12.345678"}, {})
+    parsed = _parse(engine, {"datetime": "2022-06-01 18:59:12.345678"}, {})
     assert _reasons(parsed) == []
     assert parsed.valid.column("datetime").to_pylist()[0] == datetime(
         2022, 6, 1, 18, 59, 12, 345678
@@ -309,17 +331,19 @@ def test_datetime_with_microseconds_does_not_break_the_day():
         pytest.param("00\t14111", "00\t14111", id="inner-tab-kept"),
     ],
 )
-def test_user_id_is_trimmed_and_leading_zeros_kept(user_id, expected):
-    parsed = _parse({"eventID": "a", "user_id": user_id})
+def test_user_id_is_trimmed_and_leading_zeros_kept(engine, user_id, expected):
+    parsed = _parse(engine, {"eventID": "a", "user_id": user_id})
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", expected, "conan", "conan")]
 
 
-def test_leading_zero_user_ids_are_different_users():
+def test_leading_zero_user_ids_are_different_users(engine):
     parsed = _parse(
+        engine,
         {"eventID": "a", "user_id": "0014111"},
         {"eventID": "b", "user_id": "14111"},
         {"eventID": "c", "user_id": "014111"},
+        parts=VALID_ONLY,
     )
     assert _valid(parsed) == [
         ("a", "0014111", "conan", "conan"),
@@ -332,8 +356,8 @@ def test_leading_zero_user_ids_are_different_users():
     "action",
     ["search", "SEARCH", "Search", " search ", "  SeArCh", "\tsearch\n", "\u00a0Search\u3000"],
 )
-def test_search_action_in_any_case_and_spacing(action):
-    parsed = _parse({"action": action})
+def test_search_action_in_any_case_and_spacing(engine, action):
+    parsed = _parse(engine, {"action": action})
     assert _reasons(parsed) == []
     assert parsed.valid.num_rows == 1
 
@@ -355,8 +379,8 @@ def test_search_action_in_any_case_and_spacing(action):
         pytest.param("Tìmkiếmbằnggiọngnói", "tìmkiếmbằnggiọngnói", id="voice-run-on"),
     ],
 )  # fmt: skip
-def test_keyword_is_normalized_and_raw_keyword_kept(keyword, expected):
-    parsed = _parse({"eventID": "a", "keyword": keyword})
+def test_keyword_is_normalized_and_raw_keyword_kept(engine, keyword, expected):
+    parsed = _parse(engine, {"eventID": "a", "keyword": keyword})
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", "u1", expected, keyword)]
 
@@ -379,8 +403,8 @@ def test_fixture_lengths_are_what_they_claim():
         pytest.param("\u0110" * 255, "\u0110" * 255, id="255-two-byte"),
     ],
 )
-def test_user_id_of_255_characters_is_valid(user_id, expected):
-    parsed = _parse({"eventID": "a", "user_id": user_id})
+def test_user_id_of_255_characters_is_valid(engine, user_id, expected):
+    parsed = _parse(engine, {"eventID": "a", "user_id": user_id})
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", expected, "conan", "conan")]
 
@@ -396,25 +420,27 @@ def test_user_id_of_255_characters_is_valid(user_id, expected):
         pytest.param("\u0111" * 500, "\u0111" * 500, id="500-two-byte"),
     ],
 )  # fmt: skip
-def test_keyword_is_limited_once_normalized(keyword, expected):
-    parsed = _parse({"eventID": "a", "keyword": keyword})
+def test_keyword_is_limited_once_normalized(engine, keyword, expected):
+    parsed = _parse(engine, {"eventID": "a", "keyword": keyword})
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", "u1", expected, keyword)]
 
 
-def test_keyword_of_600_characters_is_quarantined_with_its_text():
+def test_keyword_of_600_characters_is_quarantined_with_its_text(engine):
     keyword = "phim hay " * 66 + "conan "  # 600 characters, 599 once normalized
-    parsed = _parse({"eventID": "g1"}, {"keyword": keyword})
+    parsed = _parse(engine, {"eventID": "g1"}, {"keyword": keyword})
     quarantine = parsed.quarantine.to_pylist()
     assert [(r["row_number"], r["reason"]) for r in quarantine] == [(2, "keyword_too_long")]
     assert json.loads(quarantine[0]["record"])["keyword"] == keyword
     assert _valid(parsed) == [("g1", "u1", "conan", "conan")]
 
 
-def test_nfc_and_nfd_rows_give_the_same_keyword():
+def test_nfc_and_nfd_rows_give_the_same_keyword(engine):
     parsed = _parse(
+        engine,
         {"eventID": "a", "keyword": "Phim H\u00e0n Qu\u1ed1c"},
         {"eventID": "b", "keyword": "Phim Ha\u0300n Quo\u0302\u0301c"},
+        parts=VALID_ONLY,
     )
     assert parsed.valid.column("keyword").to_pylist() == ["phim hàn quốc", "phim hàn quốc"]
     assert parsed.valid.column("raw_keyword").to_pylist() == [
@@ -478,9 +504,9 @@ def test_nfc_and_nfd_rows_give_the_same_keyword():
         pytest.param({"eventID": "g1", "keyword": "doraemon", "user_id": "u9"}, "duplicate_event", id="duplicate-other-content"),
     ],
 )  # fmt: skip
-def test_each_reason(row, reason):
+def test_each_reason(engine, row, reason):
     events = _events({"eventID": "g1"}, row)
-    parsed = parse_search_day(events, date(2022, 6, 9))
+    parsed = parse_search(engine, events, date(2022, 6, 9))
     quarantine = parsed.quarantine.to_pylist()
     assert [(r["date"], r["row_number"], r["reason"]) for r in quarantine] == [
         (date(2022, 6, 9), 2, reason)
@@ -508,14 +534,15 @@ def test_each_reason(row, reason):
         pytest.param({"datetime": "?"}, "invalid_datetime", id="datetime-duplicate"),
     ],
 )  # fmt: skip
-def test_first_failing_reason_is_reported(row, reason):
+def test_first_failing_reason_is_reported(engine, row, reason):
     # Every row below repeats the first row's eventID, so duplicate_event always comes last.
-    parsed = _parse({"eventID": "g1"}, {**row, "eventID": "g1"})
+    parsed = _parse(engine, {"eventID": "g1"}, {**row, "eventID": "g1"}, parts=QUARANTINE_ONLY)
     assert _reasons(parsed) == [(2, reason)]
 
 
-def test_quarantine_record_is_the_raw_row_as_json():
+def test_quarantine_record_is_the_raw_row_as_json(engine):
     parsed = _parse(
+        engine,
         {},
         {
             "eventID": "q1",
@@ -566,8 +593,9 @@ def test_quarantine_record_is_the_raw_row_as_json():
 # --- parse_search_day: duplicate eventIDs --------------------------------------------------------
 
 
-def test_duplicate_event_ids_within_a_day():
+def test_duplicate_event_ids_within_a_day(engine):
     parsed = _parse(
+        engine,
         {"eventID": "e1", "keyword": "k1"},
         {"eventID": "e2", "keyword": "k2"},
         {"eventID": "e1", "keyword": "k3"},
@@ -609,7 +637,7 @@ def test_duplicate_event_ids_within_a_day():
     ]
 
 
-def test_earlier_means_lower_row_number_not_table_position():
+def test_earlier_means_lower_row_number_not_table_position(engine):
     events = pa.Table.from_pylist(
         [
             {**DEFAULTS, "eventID": "d1", "keyword": "second", "row_number": 2},
@@ -618,12 +646,12 @@ def test_earlier_means_lower_row_number_not_table_position():
         ],
         schema=EVENTS_SCHEMA,
     )
-    parsed = parse_search_day(events, DAY)
+    parsed = parse_search(engine, events, DAY)
     assert _reasons(parsed) == [(2, "duplicate_event"), (3, "duplicate_event")]
     assert _valid(parsed) == [("d1", "u1", "first", "first")]
 
 
-def test_earlier_quarantined_row_at_lower_row_number_makes_a_duplicate():
+def test_earlier_quarantined_row_at_lower_row_number_makes_a_duplicate(engine):
     events = pa.Table.from_pylist(
         [
             {**DEFAULTS, "eventID": "d1", "keyword": "later", "row_number": 5},
@@ -631,14 +659,14 @@ def test_earlier_quarantined_row_at_lower_row_number_makes_a_duplicate():
         ],
         schema=EVENTS_SCHEMA,
     )
-    parsed = parse_search_day(events, DAY)
+    parsed = parse_search(engine, events, DAY)
     assert _reasons(parsed) == [(4, "voice_search"), (5, "duplicate_event")]
     assert _valid(parsed) == []
 
 
-def test_same_event_id_on_two_days_is_valid_on_both():
-    first = _parse({"eventID": "d1"}, day=date(2022, 6, 1))
-    second = _parse({"eventID": "d1"}, day=date(2022, 6, 2))
+def test_same_event_id_on_two_days_is_valid_on_both(engine):
+    first = _parse(engine, {"eventID": "d1"}, day=date(2022, 6, 1))
+    second = _parse(engine, {"eventID": "d1"}, day=date(2022, 6, 2))
     for parsed in (first, second):
         assert _reasons(parsed) == []
         assert _valid(parsed) == [("d1", "u1", "conan", "conan")]
@@ -649,8 +677,9 @@ def test_same_event_id_on_two_days_is_valid_on_both():
 # --- parse_search_day: whole days ----------------------------------------------------------------
 
 
-def test_mixed_day():
+def test_mixed_day(engine):
     parsed = _parse(
+        engine,
         {"eventID": "m1", "user_id": "0014111", "keyword": "TRUCTIEPBONGDAHOMNAY"},
         {"eventID": "m2", "user_id": "NULL", "keyword": "conan"},
         {"eventID": "m3", "user_id": "14111", "keyword": "Tìm kiếm bằng giọng nói"},
@@ -684,16 +713,18 @@ def test_mixed_day():
     ]
 
 
-def test_empty_day_gives_no_rows():
-    parsed = parse_search_day(EVENTS_SCHEMA.empty_table(), DAY)
+def test_empty_day_gives_no_rows(engine):
+    parsed = parse_search(engine, EVENTS_SCHEMA.empty_table(), DAY)
     assert parsed.valid.num_rows == 0
     assert parsed.quarantine.num_rows == 0
     assert parsed.valid.column_names == VALID_COLUMNS
     assert parsed.quarantine.column_names == QUARANTINE_COLUMNS
 
 
-def test_day_of_only_quarantined_rows():
-    parsed = _parse({"user_id": None}, {"action": None}, {"keyword": None}, {"keyword": VOICE})
+def test_day_of_only_quarantined_rows(engine):
+    parsed = _parse(
+        engine, {"user_id": None}, {"action": None}, {"keyword": None}, {"keyword": VOICE}
+    )
     assert _reasons(parsed) == [
         (1, "invalid_user_id"),
         (2, "not_search_action"),
@@ -707,8 +738,9 @@ def test_day_of_only_quarantined_rows():
 # --- monthly_top_keyword -------------------------------------------------------------------------
 
 
-def test_top_keyword_counts_and_total():
-    top = monthly_top_keyword(
+def test_top_keyword_counts_and_total(engine):
+    top = _top_keywords(
+        engine,
         _searches(
             (date(2022, 6, 1), "u1", "conan"),
             (date(2022, 6, 2), "u1", "doraemon"),
@@ -716,7 +748,7 @@ def test_top_keyword_counts_and_total():
             (date(2022, 6, 14), "u1", "phim hàn"),
             (date(2022, 6, 14), "u1", "doraemon"),
             (date(2022, 6, 30), "u1", "conan"),
-        )
+        ),
     )
     assert top.column_names == TOP_COLUMNS
     assert top.schema.field("month").type == pa.date32()
@@ -725,8 +757,9 @@ def test_top_keyword_counts_and_total():
     assert _rows(top) == [(date(2022, 6, 1), "u1", "conan", 3, 6)]
 
 
-def test_more_searches_beat_a_smaller_keyword():
-    top = monthly_top_keyword(
+def test_more_searches_beat_a_smaller_keyword(engine):
+    top = _top_keywords(
+        engine,
         _searches(
             (date(2022, 6, 5), "u1", "a"),
             (date(2022, 6, 5), "u1", "zing"),
@@ -734,7 +767,7 @@ def test_more_searches_beat_a_smaller_keyword():
             (date(2022, 6, 6), "u1", "ao"),
             (date(2022, 6, 7), "u1", "ao"),
             (date(2022, 6, 8), "u1", "zing"),
-        )
+        ),
     )
     assert _rows(top) == [(date(2022, 6, 1), "u1", "zing", 3, 6)]
 
@@ -755,26 +788,28 @@ def test_more_searches_beat_a_smaller_keyword():
         pytest.param(["ọ", "ó", "ò"], "ò", id="three-way-o"),
     ],
 )
-def test_ties_go_to_the_smallest_keyword_in_code_point_order(keywords, expected):
-    top = monthly_top_keyword(_searches(*[(date(2022, 6, 10), "u1", k) for k in keywords]))
+def test_ties_go_to_the_smallest_keyword_in_code_point_order(engine, keywords, expected):
+    top = _top_keywords(engine, _searches(*[(date(2022, 6, 10), "u1", k) for k in keywords]))
     assert _rows(top) == [(date(2022, 6, 1), "u1", expected, 1, len(keywords))]
 
 
-def test_tie_between_the_most_searched_only():
-    top = monthly_top_keyword(
+def test_tie_between_the_most_searched_only(engine):
+    top = _top_keywords(
+        engine,
         _searches(
             (date(2022, 6, 1), "u1", "à"),
             (date(2022, 6, 2), "u1", "b"),
             (date(2022, 6, 3), "u1", "a"),
             (date(2022, 6, 4), "u1", "à"),
             (date(2022, 6, 5), "u1", "b"),
-        )
+        ),
     )
     assert _rows(top) == [(date(2022, 6, 1), "u1", "b", 2, 5)]
 
 
-def test_months_and_users_are_separate():
-    top = monthly_top_keyword(
+def test_months_and_users_are_separate(engine):
+    top = _top_keywords(
+        engine,
         _searches(
             (date(2022, 6, 30), "u1", "conan"),
             (date(2022, 6, 1), "u1", "conan"),
@@ -786,7 +821,7 @@ def test_months_and_users_are_separate():
             (date(2022, 6, 4), "14111", "running man"),
             (date(2022, 6, 4), "14111", "bóng đá"),
             (date(2022, 7, 9), "14111", "thời sự"),
-        )
+        ),
     )
     assert _rows(top) == [
         (date(2022, 6, 1), "0014111", "bóng đá", 1, 1),
@@ -797,12 +832,13 @@ def test_months_and_users_are_separate():
     ]
 
 
-def test_december_and_january():
-    top = monthly_top_keyword(
+def test_december_and_january(engine):
+    top = _top_keywords(
+        engine,
         _searches(
             (date(2022, 12, 31), "u1", "conan"),
             (date(2023, 1, 1), "u1", "doraemon"),
-        )
+        ),
     )
     assert _rows(top) == [
         (date(2022, 12, 1), "u1", "conan", 1, 1),
@@ -810,7 +846,7 @@ def test_december_and_january():
     ]
 
 
-def test_top_keyword_reads_a_dataset(tmp_path: Path):
+def test_top_keyword_reads_a_dataset(engine, tmp_path: Path):
     first = tmp_path / "2022-06-01.parquet"
     second = tmp_path / "2022-06-02.parquet"
     pq.write_table(
@@ -828,29 +864,34 @@ def test_top_keyword_reads_a_dataset(tmp_path: Path):
         ),
         second,
     )
-    top = monthly_top_keyword(ds.dataset([str(first), str(second)], format="parquet"))
+    lake = lake_files(tmp_path, schemas.RAW_LOG_SEARCH, first.name, second.name)
+    top = _top_keywords(engine, lake)
     assert _rows(top) == [
         (date(2022, 6, 1), "u1", "phim", 2, 4),
         (date(2022, 6, 1), "u2", "conan", 1, 1),
     ]
 
 
-def test_parsed_days_to_top_keyword():
+def test_parsed_days_to_top_keyword(engine):
     """Two day files through parse → monthly_top_keyword; spelling variants count together."""
     day_one = _parse(
+        engine,
         {"eventID": "a1", "user_id": "0014111", "keyword": "Phim H\u00e0n"},
         {"eventID": "a2", "user_id": " 0014111", "keyword": "Conan"},
         {"eventID": "a3", "user_id": "0014111", "keyword": VOICE},
         {"eventID": "a3", "user_id": "0014111", "keyword": "doraemon"},
         day=date(2022, 6, 1),
+        parts=VALID_ONLY,
     )
     day_two = _parse(
+        engine,
         {"eventID": "a1", "user_id": "0014111 ", "keyword": "PHIM  HA\u0300N"},
         {"eventID": "a2", "user_id": "14111", "keyword": "conan"},
         {"eventID": "a5", "user_id": "0014111", "keyword": "conan", "action": "enter"},
         day=date(2022, 6, 2),
+        parts=VALID_ONLY,
     )
-    top = monthly_top_keyword(pa.concat_tables([day_one.valid, day_two.valid]))
+    top = _top_keywords(engine, pa.concat_tables([day_one.valid, day_two.valid]))
     assert _rows(top) == [
         (date(2022, 6, 1), "0014111", "phim hàn", 2, 3),
         (date(2022, 6, 1), "14111", "conan", 1, 1),
@@ -873,7 +914,7 @@ CATEGORIES = _categories(
 )
 
 
-def test_the_four_tastes():
+def test_the_four_tastes(engine):
     top = _top(
         # June (M-1)
         (JUNE, "changed", "phim hàn", 3, 5),
@@ -888,7 +929,7 @@ def test_the_four_tastes():
         (JULY, "new", "thời sự", 6, 6),
         (JULY, "7", "rap việt", 1, 1),
     )
-    stats = customer_search_stats(top, CATEGORIES, JULY, JUNE)
+    stats = _search_stats(engine, top, CATEGORIES, JULY, JUNE)
     assert stats.column_names == STATS_COLUMNS
     assert stats.schema.field("month").type == pa.date32()
     assert _rows(stats) == [
@@ -915,17 +956,17 @@ def test_the_four_tastes():
         pytest.param("từ khoá lạ", None, ("từ khoá lạ", None, None, None, "Churned"), id="churned-without-category"),
     ],
 )  # fmt: skip
-def test_one_user(prev, cur, expected):
+def test_one_user(engine, prev, cur, expected):
     rows = []
     if prev is not None:
         rows.append((JUNE, "u1", prev, 1, 1))
     if cur is not None:
         rows.append((JULY, "u1", cur, 1, 1))
-    stats = customer_search_stats(_top(*rows), CATEGORIES, JULY, JUNE)
+    stats = _search_stats(engine, _top(*rows), CATEGORIES, JULY, JUNE)
     assert _rows(stats) == [(JULY, "u1", *expected)]
 
 
-def test_other_months_are_ignored():
+def test_other_months_are_ignored(engine):
     top = _top(
         (MAY, "old", "conan", 1, 1),
         (MAY, "u1", "vtv1", 9, 9),
@@ -934,58 +975,57 @@ def test_other_months_are_ignored():
         (AUGUST, "u1", "thời sự", 1, 1),
         (AUGUST, "future", "thời sự", 1, 1),
     )
-    stats = customer_search_stats(top, CATEGORIES, JULY, JUNE)
+    stats = _search_stats(engine, top, CATEGORIES, JULY, JUNE)
     assert _rows(stats) == [
         (JULY, "u1", "conan", "Animation", "doraemon", "Animation", "Unchanged"),
     ]
 
 
-def test_month_m_minus_one_only_user_is_churned_in_m_but_not_in_m_plus_one():
+def test_month_m_minus_one_only_user_is_churned_in_m_but_not_in_m_plus_one(engine):
     top = _top((MAY, "u1", "conan", 1, 1), (JUNE, "u2", "vtv1", 1, 1))
-    assert _rows(customer_search_stats(top, CATEGORIES, JUNE, MAY)) == [
+    assert _rows(_search_stats(engine, top, CATEGORIES, JUNE, MAY)) == [
         (JUNE, "u1", "conan", "Animation", None, None, "Churned"),
         (JUNE, "u2", None, None, "vtv1", "TV Channel", "New"),
     ]
-    assert _rows(customer_search_stats(top, CATEGORIES, JULY, JUNE)) == [
+    assert _rows(_search_stats(engine, top, CATEGORIES, JULY, JUNE)) == [
         (JULY, "u2", "vtv1", "TV Channel", None, None, "Churned"),
     ]
 
 
-def test_january_compares_with_december():
+def test_january_compares_with_december(engine):
     december, january = date(2022, 12, 1), date(2023, 1, 1)
     top = _top(
         (december, "u1", "conan", 1, 1),
         (january, "u1", "bóng đá", 1, 1),
         (december, "u2", "vtv1", 1, 1),
     )
-    stats = customer_search_stats(top, CATEGORIES, january, december)
+    stats = _search_stats(engine, top, CATEGORIES, january, december)
     assert _rows(stats) == [
         (january, "u1", "conan", "Animation", "bóng đá", "Sports", "Changed"),
         (january, "u2", "vtv1", "TV Channel", None, None, "Churned"),
     ]
 
 
-def test_no_users_in_either_month():
-    stats = customer_search_stats(_top((MAY, "u1", "conan", 1, 1)), CATEGORIES, JULY, JUNE)
+def test_no_users_in_either_month(engine):
+    stats = _search_stats(engine, _top((MAY, "u1", "conan", 1, 1)), CATEGORIES, JULY, JUNE)
     assert stats.num_rows == 0
     assert stats.column_names == STATS_COLUMNS
 
 
-def test_stats_read_datasets(tmp_path: Path):
+def test_stats_read_datasets(engine, tmp_path: Path):
     june, july, categories = (tmp_path / name for name in ("june", "july", "categories"))
     pq.write_table(_top((JUNE, "u1", "phim hàn", 2, 2)), f"{june}.parquet")
     pq.write_table(_top((JULY, "u1", "conan", 1, 1)), f"{july}.parquet")
     pq.write_table(CATEGORIES, f"{categories}.parquet")
-    top = ds.dataset([f"{june}.parquet", f"{july}.parquet"], format="parquet")
-    stats = customer_search_stats(
-        top, ds.dataset(f"{categories}.parquet", format="parquet"), JULY, JUNE
-    )
+    top = lake_files(tmp_path, schemas.MONTHLY_TOP_KEYWORD, "june.parquet", "july.parquet")
+    lake_categories = lake_files(tmp_path, CATEGORIES.schema, "categories.parquet")
+    stats = _search_stats(engine, top, lake_categories, JULY, JUNE)
     assert _rows(stats) == [
         (JULY, "u1", "phim hàn", "K Drama", "conan", "Animation", "Changed"),
     ]
 
 
-def test_top_keyword_to_stats():
+def test_top_keyword_to_stats(engine):
     """Searches of two months → monthly_top_keyword → customer_search_stats."""
     top = monthly_top_keyword(
         _searches(
@@ -998,7 +1038,8 @@ def test_top_keyword_to_stats():
             (date(2022, 7, 30), "u3", "rap việt"),
         )
     )
-    stats = customer_search_stats(top, CATEGORIES, JULY, JUNE)
+    # The top keywords are a query, and the source of the stats: the chain runs as one query.
+    stats = engine.fetch(customer_search_stats(top, CATEGORIES, JULY, JUNE))
     assert _rows(stats) == [
         (JULY, "0014111", "phim hàn", "K Drama", "conan", "Animation", "Changed"),
         (JULY, "14111", "vtv1", "TV Channel", None, None, "Churned"),

@@ -17,7 +17,7 @@ import pytest
 from customer_analytics.io_managers import mysql_warehouse
 from customer_analytics.io_managers.mysql_warehouse import MySQLWarehouse
 from customer_analytics.lib.landing import Lake
-from customer_analytics.lib.storage import STALE_STAGING_SECONDS, Location
+from customer_analytics.engines.storage import STALE_STAGING_SECONDS, Location
 
 HOUR = 3600
 APRIL = ("month", date(2022, 4, 1), date(2022, 5, 1))
@@ -52,7 +52,7 @@ def test_a_write_killed_midway_leaves_a_staging_file_that_a_later_write_removes(
     _run_and_get_killed(
         f"""
         import os, signal
-        from customer_analytics.lib.storage import Location
+        from customer_analytics.engines.storage import Location
 
         def half_then_killed(sink):
             sink.write(b"PAR1" + b"x" * 100_000)

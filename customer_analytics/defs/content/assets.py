@@ -2,27 +2,25 @@
 
 import dagster as dg
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
-from customer_analytics.engines import content as engine
-from customer_analytics.engines.arrow_sql import one_row
+from customer_analytics.engines import content
+from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
 from customer_analytics.lib.automation import nightly_deadline, when_inputs_ready
-from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
-from customer_analytics.lib.landing import Lake, LandingZone
-from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table
-from customer_analytics.lib.partitions import (
-    content_daily,
-    content_monthly,
-    partition_date,
-    single_run,
-)
+from customer_analytics.lib.checks import check_specs, run_checks
+from customer_analytics.lib.engine import ComputeEngine, engine_metadata
+from customer_analytics.lib.landing import Lake
+from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table, value_counts
+from customer_analytics.lib.partitions import content_daily, content_monthly, single_run
+from customer_analytics.lib.raw_days import Output, RawLog, raw_day_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions
-from customer_analytics.lib.validated_days import split_outs, validated_days, value_counts
 from customer_analytics.rules import schemas
 from customer_analytics.rules.content import QUARANTINE_REASONS, TOTAL_COLUMNS
+from customer_analytics.settings import compute_engine
+
+ENGINE_KIND = compute_engine()
 
 PIVOT_LINEAGE = column_lineage(
     {
@@ -46,53 +44,31 @@ STATS_LINEAGE = column_lineage(
 )
 
 
-@dg.multi_asset(
-    outs=split_outs(
-        valid=(
-            "raw_log_content",
-            schemas.RAW_LOG_CONTENT,
-            "Valid viewing records of a day, one row per log line that passes every rule of "
-            "the data contract (docs/contract.md §3).",
-        ),
-        quarantine=(
-            "content_quarantine",
-            schemas.CONTENT_QUARANTINE,
-            "Rejected lines of the viewing log with the first rule they fail, their line number "
-            "and their raw text.",
-        ),
+RAW_LOG = RawLog(
+    valid=Output(
+        "raw_log_content",
+        schemas.RAW_LOG_CONTENT,
+        "Valid viewing records of a day, one row per log line that passes every rule of the "
+        "data contract (docs/contract.md §3).",
     ),
+    quarantine=Output(
+        "content_quarantine",
+        schemas.CONTENT_QUARANTINE,
+        "Rejected lines of the viewing log with the first rule they fail, their line number "
+        "and their raw text.",
+    ),
+    description="Reads each day's `log_content/YYYYMMDD.json`, validates every line, and "
+    "splits the day into valid records and quarantined lines.",
+    group="content",
     partitions_def=content_daily,
-    backfill_policy=single_run,
-    group_name="content",
-    retry_policy=network_retry,
-    can_subset=True,
-    check_specs=check_specs("raw_log_content", RAW_CHECKS),
+    reasons=QUARANTINE_REASONS,
+    checks=RAW_CHECKS,
+    day_files=lambda landing, day: landing.content_file(day),
+    parse=lambda engine, landing, day: content.parse_content_day(
+        engine, landing.location, landing.content_file(day), day
+    ),
 )
-@transient_retries_only
-def raw_log_content(
-    context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, thresholds: CheckThresholds
-):
-    """Reads each day's `log_content/YYYYMMDD.json`, validates every line, and splits the day
-    into valid records and quarantined lines."""
-    days = [partition_date(key) for key in context.partition_keys]
-    missing = landing.missing([landing.content_file(day) for day in days])
-    if missing:
-        raise dg.Failure(
-            f"{len(missing)} viewing-log file(s) missing: {', '.join(missing)}",
-            allow_retries=False,
-        )
-    yield from validated_days(
-        context,
-        days,
-        lambda day: engine.parse_content_day(
-            engine.split_lines(landing.read_content_day(day)), day
-        ),
-        outputs=("raw_log_content", "content_quarantine"),
-        reasons=QUARANTINE_REASONS,
-        checks=RAW_CHECKS,
-        lake=lake,
-        thresholds=thresholds,
-    )
+raw_log_content = raw_day_asset(RAW_LOG, ENGINE_KIND)
 
 
 @dg.asset(
@@ -101,31 +77,41 @@ def raw_log_content(
     group_name="content",
     io_manager_key="lake_io_manager",
     metadata=stored_table(schemas.DAILY_PIVOT, "date"),
-    kinds={"duckdb", "parquet"},
+    kinds={ENGINE_KIND, "parquet"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
     freshness_policy=nightly_deadline,
     check_specs=check_specs("daily_pivot", PIVOT_CHECKS),
 )
-def daily_pivot(context: dg.AssetExecutionContext, lake: Lake, raw_log_content: ds.Dataset):
+def daily_pivot(
+    context: dg.AssetExecutionContext,
+    lake: Lake,
+    engine: ComputeEngine,
+    raw_log_content: LakeFiles,
+):
     """Seconds watched per category for each (date, Contract) with a valid record that day."""
     # One day at a time, staged in the lake: a backfill holds one day's pivot in memory.
-    with StagedPartitions(lake, context.run.run_id) as staged:
+    with engine.open() as opened, StagedPartitions(lake, context.run.run_id, opened) as staged:
         for key in context.partition_keys:
-            day = raw_log_content.filter(ds.field("date") == partition_date(key))
-            staged.write("daily_pivot", key, engine.daily_pivot(day))
-        pivots = staged.dataset("daily_pivot")
+            day = lake.files("raw_log_content", [key], schemas.RAW_LOG_CONTENT)
+            staged.write("daily_pivot", key, content.daily_pivot(day))
         yield from run_checks(
             context,
             "daily_pivot",
             PIVOT_CHECKS,
-            daily_pivot=pivots,
+            engine=opened,
+            daily_pivot=staged.files("daily_pivot"),
             raw_log_content=raw_log_content,
         )
         stored = staged.commit()["daily_pivot"]
-    contracts = one_row("SELECT count(DISTINCT Contract) AS n FROM p", p=stored.dataset)["n"]
+        contracts = opened.one_row("SELECT count(DISTINCT Contract) AS n FROM p", p=stored.files)
     yield dg.Output(
-        stored, metadata={"contracts": contracts, "dagster/column_lineage": PIVOT_LINEAGE}
+        stored,
+        metadata={
+            "contracts": contracts["n"],
+            "dagster/column_lineage": PIVOT_LINEAGE,
+            **engine_metadata(opened),
+        },
     )
 
 
@@ -135,7 +121,7 @@ def daily_pivot(context: dg.AssetExecutionContext, lake: Lake, raw_log_content: 
     io_manager_key="warehouse_io_manager",
     # The IO manager writes the month's CSV once the warehouse has committed it.
     metadata={**stored_table(schemas.CUSTOMER_CONTENT_STATS, "month"), EXPORT_CSV: True},
-    kinds={"duckdb", "mysql", "csv"},
+    kinds={ENGINE_KIND, "mysql", "csv"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
     retry_policy=network_retry,
@@ -146,19 +132,22 @@ def daily_pivot(context: dg.AssetExecutionContext, lake: Lake, raw_log_content: 
 def customer_content_stats(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
-    daily_pivot: ds.Dataset,
+    engine: ComputeEngine,
+    daily_pivot: LakeFiles,
 ):
     """The monthly viewing profile of every contract: totals per category, active days,
     MostWatch and Taste. Served from the warehouse and exported as CSV."""
-    stats = engine.customer_content_stats(daily_pivot)
-    yield from run_checks(
-        context,
-        "customer_content_stats",
-        STATS_CHECKS,
-        customer_content_stats=stats,
-        daily_pivot=daily_pivot,
-        warehouse=warehouse.connect(),
-    )
+    with engine.open() as opened:
+        stats = opened.fetch(content.customer_content_stats(daily_pivot))
+        yield from run_checks(
+            context,
+            "customer_content_stats",
+            STATS_CHECKS,
+            engine=opened,
+            customer_content_stats=stats,
+            daily_pivot=daily_pivot,
+            warehouse=warehouse.connect(),
+        )
     yield dg.Output(
         stats,
         metadata={
@@ -169,5 +158,6 @@ def customer_content_stats(
             ].as_py()
             if stats.num_rows
             else 0,
+            **engine_metadata(opened),
         },
     )

@@ -5,9 +5,9 @@ invariants of each output. They run inside their asset, on the data about to be 
 import dagster as dg
 import pyarrow as pa
 
-from customer_analytics.engines.arrow_sql import ArrowSource, one_row
+from customer_analytics.engines.base import Engine, Source
 from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
-from customer_analytics.lib.validated_days import (
+from customer_analytics.lib.raw_checks import (
     ValidatedDays,
     file_schema_check,
     quarantine_share_check,
@@ -17,12 +17,13 @@ from customer_analytics.lib.validated_days import (
 )
 from customer_analytics.rules.content import CATEGORIES, QUARANTINE_REASONS, TOTAL_COLUMNS
 from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
+from customer_analytics.rules.sql import literal
 
 ONE_DAY_SECONDS = 86_400
 
 
 def _durations_over_a_day(validated: ValidatedDays) -> Outcome:
-    found = one_row(
+    found = validated.engine.one_row(
         f"""SELECT count(*) FILTER (WHERE TotalDuration > {ONE_DAY_SECONDS}) AS over,
                    count(*) AS records, max(TotalDuration) AS longest FROM valid""",
         valid=validated.valid,
@@ -60,8 +61,8 @@ RAW_CHECKS = [
 ]
 
 
-def _unique(table: pa.Table, key: str, what: str) -> Outcome:
-    found = one_row(
+def _unique(engine: Engine, table: Source, key: str, what: str) -> Outcome:
+    found = engine.one_row(
         f"""SELECT count(*) AS rows, count(DISTINCT ({key})) AS keys,
                    count(*) FILTER (WHERE Contract IS NULL OR Contract = '') AS missing
             FROM t""",
@@ -78,22 +79,23 @@ def _unique(table: pa.Table, key: str, what: str) -> Outcome:
     )
 
 
-def _non_negative(daily_pivot: pa.Table, **_) -> Outcome:
+def _non_negative(engine: Engine, daily_pivot: Source, **_) -> Outcome:
     negatives = " + ".join(f"count(*) FILTER (WHERE {c} < 0)" for c in TOTAL_COLUMNS)
-    found = one_row(f"SELECT {negatives} AS negative FROM p", p=daily_pivot)
+    found = engine.one_row(f"SELECT {negatives} AS negative FROM p", p=daily_pivot)
     return Outcome(passed=found["negative"] == 0, metadata={"negative_totals": found["negative"]})
 
 
-def _reconciles(daily_pivot: pa.Table, raw_log_content: ArrowSource, **_) -> Outcome:
+def _reconciles(engine: Engine, daily_pivot: Source, raw_log_content: Source, **_) -> Outcome:
     pivot_sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
     raw_sums = ", ".join(
-        f"sum(TotalDuration) FILTER (WHERE category = '{category}') AS {column}"
+        f"sum(TotalDuration) FILTER (WHERE category = {literal(category)}) AS {column}"
         for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
     )
     differences = " + ".join(
-        f"(coalesce(p.{c}, 0) != coalesce(r.{c}, 0))::INT" for c in TOTAL_COLUMNS
+        f"CASE WHEN coalesce(p.{c}, 0) != coalesce(r.{c}, 0) THEN 1 ELSE 0 END"
+        for c in TOTAL_COLUMNS
     )
-    found = one_row(
+    found = engine.one_row(
         f"""WITH p AS (SELECT date, {pivot_sums} FROM pivots GROUP BY date),
                  r AS (SELECT date, {raw_sums} FROM raw GROUP BY date)
             SELECT coalesce(sum({differences}), 0) AS mismatches,
@@ -118,7 +120,7 @@ PIVOT_CHECKS = [
         "one_row_per_date_contract",
         "One row per (date, Contract), no missing contract.",
         ERROR,
-        lambda daily_pivot, **_: _unique(daily_pivot, "date, Contract", "rows"),
+        lambda engine, daily_pivot, **_: _unique(engine, daily_pivot, "date, Contract", "rows"),
     ),
     Check("non_negative_totals", "Every Total_* is ≥ 0.", ERROR, _non_negative),
     Check(
@@ -130,8 +132,8 @@ PIVOT_CHECKS = [
 ]
 
 
-def _active_in_month(customer_content_stats: pa.Table, **_) -> Outcome:
-    found = one_row(
+def _active_in_month(engine: Engine, customer_content_stats: pa.Table, **_) -> Outcome:
+    found = engine.one_row(
         """SELECT count(*) FILTER (WHERE Active < 1 OR Active > day(last_day(month))) AS outside,
                   min(Active) AS least, max(Active) AS most FROM s""",
         s=customer_content_stats,
@@ -146,18 +148,20 @@ def _active_in_month(customer_content_stats: pa.Table, **_) -> Outcome:
     )
 
 
-def _most_watch_and_taste(customer_content_stats: pa.Table, **_) -> Outcome:
+def _most_watch_and_taste(engine: Engine, customer_content_stats: pa.Table, **_) -> Outcome:
     largest = f"greatest({', '.join(TOTAL_COLUMNS)})"
     most_watch_total = " ".join(
-        f"WHEN '{category}' THEN {column}"
+        f"WHEN {literal(category)} THEN {column}"
         for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
     )
-    positive = " + ".join(f"({column} > 0)::INT" for column in TOTAL_COLUMNS)
+    positive = " + ".join(f"CASE WHEN {column} > 0 THEN 1 ELSE 0 END" for column in TOTAL_COLUMNS)
     taste_mismatch = " OR ".join(
-        f"(coalesce(contains(Taste, '{category}'), false) != ({column} > 0))"
+        f"(coalesce(contains(Taste, {literal(category)}), false) != ({column} > 0))"
         for category, column in zip(CATEGORIES, TOTAL_COLUMNS, strict=True)
     )
-    found = one_row(
+    # Categories in Taste: one more than its dashes, none when NULL.
+    listed = "coalesce(length(Taste) - length(replace(Taste, '-', '')) + 1, 0)"
+    found = engine.one_row(
         f"""SELECT
               count(*) FILTER (WHERE NOT coalesce(
                   (MostWatch IS NULL AND {largest} = 0)
@@ -165,7 +169,7 @@ def _most_watch_and_taste(customer_content_stats: pa.Table, **_) -> Outcome:
                   false)
               ) AS most_watch_wrong,
               count(*) FILTER (WHERE {taste_mismatch}
-                  OR coalesce(len(string_split(Taste, '-')), 0) != {positive}) AS taste_wrong
+                  OR {listed} != {positive}) AS taste_wrong
             FROM s""",
         s=customer_content_stats,
     )
@@ -178,10 +182,12 @@ def _most_watch_and_taste(customer_content_stats: pa.Table, **_) -> Outcome:
     )
 
 
-def _totals_match(customer_content_stats: pa.Table, daily_pivot: ArrowSource, **_) -> Outcome:
+def _totals_match(
+    engine: Engine, customer_content_stats: pa.Table, daily_pivot: Source, **_
+) -> Outcome:
     sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
-    stats = one_row(f"SELECT {sums} FROM s", s=customer_content_stats)
-    pivots = one_row(f"SELECT {sums} FROM p", p=daily_pivot)
+    stats = engine.one_row(f"SELECT {sums} FROM s", s=customer_content_stats)
+    pivots = engine.one_row(f"SELECT {sums} FROM p", p=daily_pivot)
     differing = {
         c: {"profiles": stats[c] or 0, "daily_pivots": pivots[c] or 0}
         for c in TOTAL_COLUMNS
@@ -198,8 +204,8 @@ STATS_CHECKS = [
         "contracts_unique",
         "One row per Contract, none missing.",
         ERROR,
-        lambda customer_content_stats, **_: _unique(
-            customer_content_stats, "month, Contract", "contracts"
+        lambda engine, customer_content_stats, **_: _unique(
+            engine, customer_content_stats, "month, Contract", "contracts"
         ),
     ),
     Check("active_days_in_month", "1 ≤ Active ≤ the days of the month.", ERROR, _active_in_month),

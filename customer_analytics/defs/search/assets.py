@@ -5,7 +5,6 @@ import asyncio
 
 import dagster as dg
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from customer_analytics.defs.search.checks import (
     CATEGORY_CHECKS,
@@ -13,13 +12,15 @@ from customer_analytics.defs.search.checks import (
     STATS_CHECKS,
     TOP_KEYWORD_CHECKS,
 )
-from customer_analytics.engines import search as engine
+from customer_analytics.engines import search
+from customer_analytics.engines.base import LakeFiles
 from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import KeywordClassifier
 from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
 from customer_analytics.lib.automation import when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
+from customer_analytics.lib.engine import ComputeEngine, engine_metadata
 from customer_analytics.lib.landing import Lake, LandingZone
 from customer_analytics.lib.metadata import (
     OWNERS,
@@ -27,18 +28,21 @@ from customer_analytics.lib.metadata import (
     shortened,
     stored_table,
     table_metadata,
+    value_counts,
 )
 from customer_analytics.lib.partitions import (
     partition_date,
     previous_month,
     search_daily,
     search_monthly,
-    single_run,
 )
+from customer_analytics.lib.raw_days import Output, RawLog, raw_day_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
-from customer_analytics.lib.validated_days import split_outs, validated_days, value_counts
 from customer_analytics.rules import schemas
 from customer_analytics.rules.search import QUARANTINE_REASONS
+from customer_analytics.settings import compute_engine
+
+ENGINE_KIND = compute_engine()
 
 STATS_LINEAGE = column_lineage(
     {
@@ -57,50 +61,30 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
 )
 
 
-@dg.multi_asset(
-    outs=split_outs(
-        valid=(
-            "raw_log_search",
-            schemas.RAW_LOG_SEARCH,
-            "Valid searches of a day with their normalized keyword.",
-        ),
-        quarantine=(
-            "search_quarantine",
-            schemas.SEARCH_QUARANTINE,
-            "Rejected search rows with the first rule they fail, their row number and the row "
-            "as JSON.",
-        ),
+RAW_LOG = RawLog(
+    valid=Output(
+        "raw_log_search",
+        schemas.RAW_LOG_SEARCH,
+        "Valid searches of a day with their normalized keyword.",
     ),
+    quarantine=Output(
+        "search_quarantine",
+        schemas.SEARCH_QUARANTINE,
+        "Rejected search rows with the first rule they fail, their row number and the row as "
+        "JSON.",
+    ),
+    description="Reads each day's `log_search/YYYYMMDD/part-*.parquet`, normalizes the keywords "
+    "and splits the day into valid searches and quarantined rows.",
+    group="search",
     partitions_def=search_daily,
-    backfill_policy=single_run,
-    group_name="search",
-    retry_policy=network_retry,
-    can_subset=True,
-    check_specs=check_specs("raw_log_search", RAW_CHECKS),
+    reasons=QUARANTINE_REASONS,
+    checks=RAW_CHECKS,
+    day_files=lambda landing, day: landing.search_folder(day),
+    parse=lambda engine, landing, day: search.parse_search_day(
+        engine, landing.read_search_day(day, tuple(schemas.LOG_SEARCH_FILE.names)), day
+    ),
 )
-@transient_retries_only
-def raw_log_search(
-    context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, thresholds: CheckThresholds
-):
-    """Reads each day's `log_search/YYYYMMDD/part-*.parquet`, normalizes the keywords and
-    splits the day into valid searches and quarantined rows."""
-    days = [partition_date(key) for key in context.partition_keys]
-    missing = landing.missing([landing.search_folder(day) for day in days])
-    if missing:
-        raise dg.Failure(
-            f"{len(missing)} search-log folder(s) missing: {', '.join(missing)}",
-            allow_retries=False,
-        )
-    yield from validated_days(
-        context,
-        days,
-        lambda day: engine.parse_search_day(landing.read_search_day(day, engine.RAW_COLUMNS), day),
-        outputs=("raw_log_search", "search_quarantine"),
-        reasons=QUARANTINE_REASONS,
-        checks=RAW_CHECKS,
-        lake=lake,
-        thresholds=thresholds,
-    )
+raw_log_search = raw_day_asset(RAW_LOG, ENGINE_KIND)
 
 
 @dg.asset(
@@ -111,13 +95,17 @@ def raw_log_search(
     ins={"raw_log_search": dg.AssetIn(metadata={"allow_missing_partitions": True})},
     io_manager_key="lake_io_manager",
     metadata=stored_table(schemas.MONTHLY_TOP_KEYWORD, "month"),
-    kinds={"duckdb", "parquet"},
+    kinds={ENGINE_KIND, "parquet"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
     check_specs=check_specs("monthly_top_keyword", TOP_KEYWORD_CHECKS),
 )
 def monthly_top_keyword(
-    context: dg.AssetExecutionContext, landing: LandingZone, lake: Lake, raw_log_search: ds.Dataset
+    context: dg.AssetExecutionContext,
+    landing: LandingZone,
+    lake: Lake,
+    engine: ComputeEngine,
+    raw_log_search: LakeFiles,
 ):
     """Each user's most searched keyword of the month, ties to the smallest keyword, over the
     days of the search export (SEARCH_EXPORT_DAYS), every one of which must be materialized."""
@@ -131,11 +119,18 @@ def monthly_top_keyword(
             metadata={"missing_days": missing},
             allow_retries=False,
         )
-    top = engine.monthly_top_keyword(raw_log_search)
-    yield from run_checks(
-        context, "monthly_top_keyword", TOP_KEYWORD_CHECKS, monthly_top_keyword=top
+    with engine.open() as opened:
+        top = opened.fetch(search.monthly_top_keyword(raw_log_search))
+        yield from run_checks(
+            context, "monthly_top_keyword", TOP_KEYWORD_CHECKS, engine=opened, monthly_top_keyword=top
+        )
+    yield dg.Output(
+        top,
+        metadata={
+            "distinct_keywords": pc.count_distinct(top["keyword"]).as_py(),
+            **engine_metadata(opened),
+        },
     )
-    yield dg.Output(top, metadata={"distinct_keywords": pc.count_distinct(top["keyword"]).as_py()})
 
 
 async def _classify_and_store(
@@ -152,7 +147,7 @@ async def _classify_and_store(
     partitions_def=search_monthly,
     group_name="search",
     metadata=stored_table(schemas.KEYWORD_CATEGORY),
-    kinds={"openai", "duckdb", "mysql"},
+    kinds={"openai", "mysql"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
     retry_policy=network_retry,
@@ -165,12 +160,12 @@ def keyword_category(
     classifier: KeywordClassifierResource,
     warehouse: WarehouseResource,
     thresholds: CheckThresholds,
-    monthly_top_keyword: ds.Dataset,
+    monthly_top_keyword: LakeFiles,
 ):
     """The category of every top keyword of the month, kept in the warehouse table
     `keyword_category`, which is also the cache: only keywords never classified are sent to
     the classifier, and each batch is stored as soon as it is answered."""
-    keywords = pc.unique(monthly_top_keyword.to_table(columns=["keyword"])["keyword"])
+    keywords = pc.unique(monthly_top_keyword.dataset().to_table(columns=["keyword"])["keyword"])
     cache = KeywordCache(warehouse.connect())
     cached = set(cache.lookup(keywords)["keyword"].to_pylist())
     new = sorted(set(keywords.to_pylist()) - cached)
@@ -231,7 +226,7 @@ def keyword_category(
     deps=[dg.AssetDep("keyword_category", partition_mapping=THIS_AND_PREVIOUS_MONTH)],
     io_manager_key="warehouse_io_manager",
     metadata=stored_table(schemas.CUSTOMER_SEARCH_STATS, "month"),
-    kinds={"duckdb", "mysql"},
+    kinds={ENGINE_KIND, "mysql"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
     retry_policy=network_retry,
@@ -240,14 +235,22 @@ def keyword_category(
 )
 @transient_retries_only
 def customer_search_stats(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, monthly_top_keyword: ds.Dataset
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    engine: ComputeEngine,
+    monthly_top_keyword: LakeFiles,
 ):
     """Each user's top-keyword category this month against last month: Unchanged, Changed,
     New or Churned."""
     month = partition_date(context.partition_key)
-    top = monthly_top_keyword.to_table()
-    categories = KeywordCache(warehouse.connect()).lookup(top["keyword"])
-    stats = engine.customer_search_stats(top, categories, month, previous_month(month))
+    keywords = monthly_top_keyword.dataset().to_table(columns=["keyword"])["keyword"]
+    categories = KeywordCache(warehouse.connect()).lookup(keywords)
+    with engine.open() as opened:
+        stats = opened.fetch(
+            search.customer_search_stats(
+                monthly_top_keyword, categories, month, previous_month(month)
+            )
+        )
     unclassified = sum(
         stats.filter(
             pc.field(f"keyword_{side}").is_valid() & pc.field(f"category_{side}").is_null()
@@ -260,17 +263,19 @@ def customer_search_stats(
             f"for {month:%Y-%m} and the month before first",
             allow_retries=False,
         )
-    yield from run_checks(
-        context,
-        "customer_search_stats",
-        STATS_CHECKS,
-        customer_search_stats=stats,
-        warehouse=warehouse.connect(),
-    )
+        yield from run_checks(
+            context,
+            "customer_search_stats",
+            STATS_CHECKS,
+            engine=opened,
+            customer_search_stats=stats,
+            warehouse=warehouse.connect(),
+        )
     yield dg.Output(
         stats,
         metadata={
             "taste": dg.MetadataValue.json(value_counts(stats, "taste")),
             "dagster/column_lineage": STATS_LINEAGE,
+            **engine_metadata(opened),
         },
     )

@@ -2,8 +2,9 @@
 invariants of each output, run inside their asset before the data is stored (`lib/checks.py`)."""
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from customer_analytics.engines.arrow_sql import one_row
+from customer_analytics.engines.base import Engine
 from customer_analytics.lib.checks import (
     ERROR,
     WARN,
@@ -12,7 +13,7 @@ from customer_analytics.lib.checks import (
     Outcome,
     warehouse_schema_check,
 )
-from customer_analytics.lib.validated_days import (
+from customer_analytics.lib.raw_checks import (
     ValidatedDays,
     quarantine_share_check,
     rejected_share_check,
@@ -23,7 +24,7 @@ from customer_analytics.rules.search import CATEGORIES, FALLBACK_CATEGORY, QUARA
 
 
 def _user_ids_present(validated: ValidatedDays) -> Outcome:
-    found = one_row(
+    found = validated.engine.one_row(
         "SELECT count(*) FILTER (WHERE user_id IS NULL OR trim(user_id) = '') AS missing FROM v",
         v=validated.valid,
     )
@@ -40,9 +41,9 @@ RAW_CHECKS = [
 ]
 
 
-def _one_per_user(monthly_top_keyword: pa.Table, **_) -> Outcome:
-    found = one_row(
-        "SELECT count(*) AS rows, count(DISTINCT (month, user_id)) AS users FROM t",
+def _one_per_user(engine: Engine, monthly_top_keyword: pa.Table, **_) -> Outcome:
+    found = engine.one_row(
+        "SELECT count(*) AS rows, count(DISTINCT month, user_id) AS users FROM t",
         t=monthly_top_keyword,
     )
     return Outcome(
@@ -56,30 +57,26 @@ TOP_KEYWORD_CHECKS = [
 ]
 
 
+# The month's keywords and their categories are small tables, checked with Arrow.
+
+
+def _count(mask: pa.ChunkedArray | pa.Array) -> int:
+    return pc.sum(mask.cast(pa.int64())).as_py() or 0
+
+
 def _categories_valid(keywords: pa.Array, categories: pa.Table, **_) -> Outcome:
-    allowed = ", ".join(f"'{c}'" for c in CATEGORIES)
-    found = one_row(
-        f"""SELECT count(*) FILTER (WHERE c.category IS NULL) AS unclassified,
-                   count(*) FILTER (WHERE c.category NOT IN ({allowed})) AS off_list
-            FROM k LEFT JOIN c ON k.keyword = c.keyword""",
-        k=pa.table({"keyword": keywords}),
-        c=categories,
-    )
+    unclassified = _count(pc.invert(pc.is_in(keywords, categories["keyword"])))
+    answered = categories.filter(pc.is_in(categories["keyword"], keywords))
+    off_list = _count(pc.invert(pc.is_in(answered["category"], pa.array(CATEGORIES))))
     return Outcome(
-        passed=found["unclassified"] == 0 and found["off_list"] == 0,
-        metadata={
-            "unclassified_keywords": found["unclassified"],
-            "off_list_categories": found["off_list"],
-        },
+        passed=unclassified == 0 and off_list == 0,
+        metadata={"unclassified_keywords": unclassified, "off_list_categories": off_list},
     )
 
 
 def _other_share(categories: pa.Table, thresholds: CheckThresholds, **_) -> Outcome:
-    found = one_row(
-        f"SELECT count(*) FILTER (WHERE category = '{FALLBACK_CATEGORY}') AS other, count(*) AS n FROM c",
-        c=categories,
-    )
-    share = found["other"] / found["n"] if found["n"] else 0.0
+    other = _count(pc.equal(categories["category"], FALLBACK_CATEGORY))
+    share = other / categories.num_rows if categories.num_rows else 0.0
     return Outcome(
         passed=share <= thresholds.max_other_share,
         metadata={"other_share": share, "limit": thresholds.max_other_share},
@@ -102,8 +99,8 @@ CATEGORY_CHECKS = [
 ]
 
 
-def _taste_consistent(customer_search_stats: pa.Table, **_) -> Outcome:
-    found = one_row(
+def _taste_consistent(engine: Engine, customer_search_stats: pa.Table, **_) -> Outcome:
+    found = engine.one_row(
         """SELECT count(*) FILTER (WHERE taste IS DISTINCT FROM CASE
                    WHEN keyword_cur IS NULL THEN 'Churned'
                    WHEN keyword_prev IS NULL THEN 'New'

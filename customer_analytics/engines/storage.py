@@ -87,6 +87,9 @@ class Location:
     def exists(self, relative: str) -> bool:
         return self.filesystem.get_file_info(self.path(relative)).type != pafs.FileType.NotFound
 
+    def size(self, relative: str) -> int:
+        return self.filesystem.get_file_info(self.path(relative)).size
+
     def read_bytes(self, relative: str) -> bytes:
         with self.filesystem.open_input_stream(self.path(relative)) as stream:
             return stream.read()
@@ -157,6 +160,10 @@ class Location:
     def delete(self, relative: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.filesystem.delete_file(self.path(relative))
+
+    def delete_tree(self, relative: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.filesystem.delete_dir(self.path(relative))
 
     def remove_stale(self, folder: str, name: re.Pattern, stale_seconds: int) -> None:
         """Removes the files of `folder` whose name matches and that nobody wrote for that long."""

@@ -1,0 +1,155 @@
+"""The DuckDB engine: one in-process connection, Arrow in and out.
+
+The lake is scanned in place as lazy Arrow datasets (local or S3, through Arrow's filesystems),
+and results stream to Parquet batch by batch, so a day is never held twice.
+"""
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from itertools import count
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from customer_analytics.engines.base import LakeFiles, Query, Source
+from customer_analytics.engines.storage import Location
+from customer_analytics.rules.content import NOT_STRICT_JSON
+from customer_analytics.rules.schemas import LOG_SEARCH_FILE
+
+UTF8_BOM = b"\xef\xbb\xbf"
+BATCH_ROWS = 256 * 1024
+
+
+def split_lines(data: bytes) -> pa.Table:
+    """The physical lines of a newline-delimited file, numbered from 1, line endings removed.
+
+    The lines are cut out of the file's own buffer (no copy per line). A UTF-8 byte-order mark
+    that starts the file is not part of line 1. Bytes that are not UTF-8 are replaced rather than
+    failing the day; such a line then fails validation on its own.
+    """
+    start = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
+    buffer = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(buffer == ord("\n")) + 1
+    if len(data) > start and data[-1:] != b"\n":
+        ends = np.append(ends, len(data))
+    offsets = np.concatenate([[start], ends]).astype(np.int64)
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        return split_lines(data.decode("utf-8", errors="replace").encode())
+    return pa.table(
+        {
+            "line_number": np.arange(1, len(ends) + 1, dtype=np.int64),
+            "raw_line": pc.utf8_rtrim(lines, "\r\n").cast(pa.string()),
+        }
+    )
+
+
+# One JSON parse per line: the hit's envelope, then its `_source`, as typed structs.
+_HIT_SHAPE = '{"_id": "VARCHAR", "_source": "JSON"}'
+_SOURCE_SHAPE = (
+    '{"Contract": "VARCHAR", "Mac": "VARCHAR", "AppName": "VARCHAR", "TotalDuration": "JSON"}'
+)
+# DuckDB's JSON parser has no strict mode: it also takes trailing commas and NaN, which the
+# rules' NOT_STRICT_JSON pattern finds outside strings.
+_DECODE_CONTENT = f"""
+    WITH hits AS (
+        SELECT line_number, raw_line,
+               try(json_type(raw_line)) = 'OBJECT'
+                   AND NOT regexp_matches(raw_line, '{NOT_STRICT_JSON}') AS is_object,
+               try(from_json(raw_line, '{_HIT_SHAPE}')) AS hit
+        FROM lines
+    ), fields AS (
+        SELECT line_number, raw_line, is_object, hit._id AS _id,
+               json_type(hit._source) = 'OBJECT' AS has_source,
+               from_json(hit._source, '{_SOURCE_SHAPE}') AS source
+        FROM hits
+    )
+    SELECT line_number, raw_line, is_object, has_source, _id,
+           source.Contract AS Contract, source.Mac AS Mac, source.AppName AS AppName,
+           CASE json_type(source.TotalDuration)
+               WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer'
+               WHEN 'VARCHAR' THEN 'string'
+           END AS duration_kind,
+           source.TotalDuration->>'$' AS duration_text
+    FROM fields
+"""
+_RECORD = ", ".join(f"{column} := {column}" for column in LOG_SEARCH_FILE.names)
+_SEARCH_RECORD = f"SELECT *, CAST(to_json(struct_pack({_RECORD})) AS VARCHAR) AS record FROM events"
+
+
+class DuckDBEngine:
+    """Each query registers its sources as views under their names for as long as it runs."""
+
+    name = "duckdb"
+
+    def __init__(self) -> None:
+        self.connection = duckdb.connect()
+        self._temporary = count()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def content_lines(self, location: Location, relative: str) -> Query:
+        return Query(_DECODE_CONTENT, sources={"lines": split_lines(location.read_bytes(relative))})
+
+    def search_rows(self, events: pa.Table) -> Query:
+        return Query(_SEARCH_RECORD, sources={"events": events})
+
+    @contextmanager
+    def _relation(self, query: Query) -> Iterator[duckdb.DuckDBPyRelation]:
+        with ExitStack() as views:
+            for name, source in query.sources.items():
+                views.enter_context(self._view(name, source))
+            yield self.connection.sql(query.sql)
+
+    @contextmanager
+    def _view(self, name: str, source: Source) -> Iterator[None]:
+        if isinstance(source, Query):
+            with self._relation(source) as relation:
+                relation.create_view(name)
+                try:
+                    yield
+                finally:
+                    self.connection.execute(f'DROP VIEW IF EXISTS "{name}"')
+            return
+        if isinstance(source, LakeFiles):
+            source = source.dataset()
+        self.connection.register(name, source)
+        try:
+            yield
+        finally:
+            self.connection.unregister(name)
+
+    @contextmanager
+    def materialized(self, query: Query) -> Iterator[Query]:
+        table = f"materialized_{next(self._temporary)}"
+        with self._relation(query) as relation:
+            relation.to_table(table)
+        try:
+            yield Query(f'SELECT * FROM "{table}"')
+        finally:
+            self.connection.execute(f'DROP TABLE IF EXISTS "{table}"')
+
+    def write(self, query: Query, location: Location, relative: str) -> None:
+        def stream(sink: pa.NativeFile) -> None:
+            with self._relation(query) as relation:
+                batches = relation.fetch_record_batch(BATCH_ROWS)
+                with pq.ParquetWriter(sink, query.schema) as writer:
+                    for batch in batches:
+                        writer.write_batch(batch.cast(query.schema))
+
+        location.write(relative, stream)
+
+    def fetch(self, query: Query) -> pa.Table:
+        with self._relation(query) as relation:
+            table = relation.to_arrow_table()
+        return table if query.schema is None else table.cast(query.schema)
+
+    def one_row(self, sql: str, **sources: Source) -> dict:
+        with self._relation(Query(sql, sources=sources)) as relation:
+            return dict(zip(relation.columns, relation.fetchone(), strict=True))

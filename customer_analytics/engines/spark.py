@@ -1,0 +1,232 @@
+"""The Spark engine: PySpark 4, local mode or a cluster (`spark://...`, or Spark Connect).
+
+The transforms' SQL is rendered for Spark (`engines/dialect.py`); only the decoding of the raw
+files is Spark's own. Nothing large comes back to the driver: the lake is read with
+`spark.read.parquet`, each result is written by the executors and only aggregates are collected.
+"""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from customer_analytics.engines.base import LakeFiles, Query, Source
+from customer_analytics.engines.dialect import render
+from customer_analytics.engines.storage import Location
+from customer_analytics.rules.content import NOT_STRICT_JSON
+from customer_analytics.rules.schemas import LOG_SEARCH_FILE
+
+# What a session needs for the transforms to mean what they mean on DuckDB.
+SESSION_CONFIG = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "true",
+    # A JSON object with a repeated key keeps its last value instead of failing the line.
+    "spark.sql.variant.allowDuplicateKeys": "true",
+    # Timestamps as Parquet's INT64 microseconds, as Arrow writes them (not INT96).
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.compression.codec": "snappy",
+    "spark.ui.showConsoleProgress": "false",
+}
+# Shuffle partitions are sized to the data: one per this many bytes of input, at least one.
+BYTES_PER_SHUFFLE_PARTITION = 128 * 1024 * 1024
+
+
+def spark_config(
+    master: str | None = None, remote: str | None = None, driver_memory: str = "4g"
+) -> dict[str, str]:
+    """The session's configuration: a master (`local[*]`, `spark://host:7077`) or a Spark
+    Connect server (`sc://host:15002`), and SESSION_CONFIG."""
+    where = {"spark.remote": remote} if remote else {"spark.master": master or "local[*]"}
+    return {
+        **where,
+        "spark.app.name": "customer_analytics",
+        "spark.ui.enabled": "false",
+        "spark.driver.memory": driver_memory,
+        # Loopback in local mode: a container's host name need not resolve.
+        **(
+            {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+            if (master or "local").startswith("local") and not remote
+            else {}
+        ),
+        **SESSION_CONFIG,
+    }
+
+
+def spark_uri(uri: str) -> str:
+    """Hadoop reads S3 through the s3a connector."""
+    return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri
+
+
+# Spark has no line numbers: they come from the file's blocks. A line belongs to the block it
+# starts in; blocks are numbered by their offset in the file, and the lines of a block are read
+# in order, so a line's number is the lines of the blocks before it plus its rank in its own.
+_NUMBERED_LINES = """
+    WITH lines AS (
+        SELECT value, block, file_size, monotonically_increasing_id() AS position FROM {text}
+    ), blocks AS (
+        SELECT block, coalesce(sum(lines) OVER (
+                   ORDER BY block ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+        FROM (SELECT block, count(*) AS lines FROM lines GROUP BY block)
+    ), numbered AS (
+        SELECT before + row_number() OVER (PARTITION BY lines.block ORDER BY position)
+                   AS line_number,
+               make_valid_utf8(TRIM(TRAILING '\\r' FROM value)) AS line, file_size
+        FROM lines JOIN blocks ON lines.block = blocks.block
+    )
+    SELECT line_number,
+           CASE WHEN line_number = 1 THEN regexp_replace(line, '^\\uFEFF', '') ELSE line END
+               AS raw_line
+    FROM numbered
+    -- A file that is only a byte-order mark has no line.
+    WHERE NOT (file_size = 3 AND line_number = 1 AND line = '\\uFEFF')
+"""
+# Braces doubled: PySpark formats the SQL text to put the sources in.
+_NOT_STRICT = (
+    render(f"regexp_matches(raw_line, '{NOT_STRICT_JSON}')", "spark")
+    .replace("{", "{{")
+    .replace("}", "}}")
+)
+_DECODE_CONTENT = f"""
+    WITH parsed AS (
+        SELECT line_number, raw_line, try_parse_json(raw_line) AS hit FROM {{numbered}}
+    ), fields AS (
+        SELECT line_number, raw_line,
+               try_variant_get(hit, '$', 'map<string, variant>') IS NOT NULL
+                   AND NOT {_NOT_STRICT} AS is_object,
+               try_variant_get(hit, '$._id', 'string') AS _id,
+               try_variant_get(hit, '$._source', 'map<string, variant>') IS NOT NULL
+                   AS has_source,
+               try_variant_get(hit, '$._source.Contract', 'string') AS Contract,
+               try_variant_get(hit, '$._source.Mac', 'string') AS Mac,
+               try_variant_get(hit, '$._source.AppName', 'string') AS AppName,
+               variant_get(hit, '$._source.TotalDuration') AS duration
+        FROM parsed
+    )
+    SELECT line_number, raw_line, is_object, has_source, _id, Contract, Mac, AppName,
+           CASE schema_of_variant(duration)
+               WHEN 'BIGINT' THEN 'integer' WHEN 'STRING' THEN 'string'
+           END AS duration_kind,
+           try_variant_get(duration, '$', 'string') AS duration_text
+    FROM fields
+"""
+_RECORD = ", ".join(f"'{column}', {column}" for column in LOG_SEARCH_FILE.names)
+_SEARCH_RECORD = (
+    f"SELECT *, to_json(named_struct({_RECORD}), map('ignoreNullFields', 'false')) AS record "
+    "FROM {events}"
+)
+
+
+class SparkEngine:
+    """Runs on a SparkSession it is given (dagster-pyspark's, or a test's)."""
+
+    name = "spark"
+
+    def __init__(self, session) -> None:
+        from pyspark.sql import functions
+
+        self.session = session
+        self._functions = functions
+        self._views: list[str] = []
+
+    def close(self) -> None:
+        for view in self._views:
+            self.session.catalog.dropTempView(view)
+        self._views.clear()
+
+    def _view(self, name: str, frame) -> str:
+        # A unique name, kept until the engine closes: a plan may be analysed only when it runs
+        # (Spark Connect).
+        unique = f"{name}_{uuid.uuid4().hex[:12]}"
+        frame.createOrReplaceTempView(unique)
+        self._views.append(unique)
+        return unique
+
+    def _rendered(self, query: Query):
+        """The query rendered for Spark, each source's name pointing at its own view."""
+        names = {name: self._view(name, self.frame(inner)) for name, inner in query.sources.items()}
+        tree = sqlglot.parse_one(render(query.sql, "spark"), read="spark")
+        for table in tree.find_all(exp.Table):
+            if table.name in names and not table.args.get("db"):
+                table.set("this", exp.to_identifier(names[table.name]))
+        return self.session.sql(tree.sql(dialect="spark"))
+
+    def frame(self, source: Source):
+        if isinstance(source, Query):
+            return self._rendered(source)
+        if isinstance(source, LakeFiles):
+            from pyspark.sql.pandas.types import from_arrow_schema
+
+            self._size_shuffles(sum(map(source.location.size, source.relatives)))
+            reader = self.session.read
+            if source.schema is not None:
+                reader = reader.schema(from_arrow_schema(source.schema))
+            return reader.parquet(*map(spark_uri, source.uris()))
+        if isinstance(source, pa.Table):
+            return self.session.createDataFrame(source)
+        return source  # a DataFrame of this engine
+
+    def _size_shuffles(self, input_bytes: int) -> None:
+        partitions = max(1, -(-input_bytes // BYTES_PER_SHUFFLE_PARTITION))
+        self.session.conf.set("spark.sql.shuffle.partitions", str(partitions))
+
+    def content_lines(self, location: Location, relative: str):
+        self._size_shuffles(location.size(relative))
+        text = (
+            self.session.read.option("lineSep", "\n")
+            .text(spark_uri(location.describe(relative)))
+            .select(
+                "value",
+                self._functions.col("_metadata.file_block_start").alias("block"),
+                self._functions.col("_metadata.file_size").alias("file_size"),
+            )
+        )
+        numbered = self.session.sql(_NUMBERED_LINES, text=text)
+        return self.session.sql(_DECODE_CONTENT, numbered=numbered)
+
+    def search_rows(self, events: pa.Table):
+        self._size_shuffles(events.nbytes)
+        return self.session.sql(_SEARCH_RECORD, events=self.session.createDataFrame(events))
+
+    def _typed(self, query: Query):
+        frame = self.frame(query)
+        if query.schema is None:
+            return frame
+        from pyspark.sql.pandas.types import from_arrow_type
+
+        column = self._functions.col
+        return frame.select(
+            *(column(f"`{f.name}`").cast(from_arrow_type(f.type)).alias(f.name) for f in query.schema)
+        )
+
+    @contextmanager
+    def materialized(self, query: Query) -> Iterator:
+        frame = self.frame(query).persist()
+        frame.count()
+        try:
+            yield frame
+        finally:
+            frame.unpersist()
+
+    def write(self, query: Query, location: Location, relative: str) -> None:
+        """One task writes the ordered result into a folder beside the target; its single part
+        file is then moved to the target name."""
+        folder = f"{relative}.spark-{uuid.uuid4().hex}"
+        try:
+            self._typed(query).coalesce(1).write.mode("overwrite").parquet(
+                spark_uri(location.describe(folder))
+            )
+            (part,) = location.list_files(folder, ".parquet")
+            location.move(part, relative)
+        finally:
+            location.delete_tree(folder)
+
+    def fetch(self, query: Query) -> pa.Table:
+        table = self._typed(query).toArrow()
+        return table if query.schema is None else table.cast(query.schema)
+
+    def one_row(self, sql: str, **sources: Source) -> dict:
+        (row,) = self.frame(Query(sql, sources=sources)).collect()
+        return row.asDict()

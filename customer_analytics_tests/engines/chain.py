@@ -1,0 +1,144 @@
+"""Both chains end to end on one engine, each output written to a lake folder as production
+writes it: one Parquet file per day (or month) under `<asset>/<key>.parquet`."""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+
+from customer_analytics.engines.base import Engine, LakeFiles
+from customer_analytics.engines.content import (
+    customer_content_stats,
+    daily_pivot,
+    parse_content_day,
+)
+from customer_analytics.engines.search import (
+    customer_search_stats,
+    monthly_top_keyword,
+    parse_search_day,
+)
+from customer_analytics.engines.storage import Location
+from customer_analytics.lib.landing import LandingZone
+from customer_analytics.rules import schemas
+
+# Every output of the two chains and the schema it is stored with.
+OUTPUTS: dict[str, pa.Schema] = {
+    "raw_log_content": schemas.RAW_LOG_CONTENT,
+    "content_quarantine": schemas.CONTENT_QUARANTINE,
+    "daily_pivot": schemas.DAILY_PIVOT,
+    "customer_content_stats": schemas.CUSTOMER_CONTENT_STATS,
+    "raw_log_search": schemas.RAW_LOG_SEARCH,
+    "search_quarantine": schemas.SEARCH_QUARANTINE,
+    "monthly_top_keyword": schemas.MONTHLY_TOP_KEYWORD,
+    "customer_search_stats": schemas.CUSTOMER_SEARCH_STATS,
+}
+
+
+@dataclass
+class ChainRun:
+    """Where one engine wrote each output (files in key order) and how long each step took."""
+
+    lake: Location
+    files: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in OUTPUTS})
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def lake_files(self, asset: str, relatives: Sequence[str] | None = None) -> LakeFiles:
+        chosen = self.files[asset] if relatives is None else relatives
+        return LakeFiles(self.lake, tuple(chosen), OUTPUTS[asset])
+
+    def read(self, asset: str) -> pa.Table:
+        """Every file of an output, in key order, cast to its schema."""
+        schema = OUTPUTS[asset]
+        return pa.concat_tables(
+            [self.lake.read_parquet(relative).cast(schema) for relative in self.files[asset]]
+        )
+
+
+def _write(run: ChainRun, engine: Engine, asset: str, key: str, query) -> str:
+    relative = f"{asset}/{key}.parquet"
+    engine.write(query, run.lake, relative)
+    run.files[asset].append(relative)
+    return relative
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def run_content_chain(
+    engine: Engine, raw: Location, lake: Location, days: Sequence[date]
+) -> ChainRun:
+    """raw_log_content and content_quarantine per day, daily_pivot per day from that day's raw
+    file, customer_content_stats per month over the month's pivots."""
+    run = ChainRun(lake)
+    content_days = list(days)
+
+    started = time.perf_counter()
+    for day in content_days:
+        relative = LandingZone.content_file(day)
+        with parse_content_day(engine, raw, relative, day) as parsed:
+            _write(run, engine, "raw_log_content", day.isoformat(), parsed.valid)
+            _write(run, engine, "content_quarantine", day.isoformat(), parsed.quarantine)
+    run.seconds["parse_content"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for day, raw_file in zip(content_days, list(run.files["raw_log_content"]), strict=True):
+        query = daily_pivot(run.lake_files("raw_log_content", [raw_file]))
+        _write(run, engine, "daily_pivot", day.isoformat(), query)
+    run.seconds["daily_pivot"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    months = sorted({_month(day) for day in content_days})
+    for month in months:
+        pivots = [
+            relative
+            for day, relative in zip(content_days, run.files["daily_pivot"], strict=True)
+            if _month(day) == month
+        ]
+        query = customer_content_stats(run.lake_files("daily_pivot", pivots))
+        _write(run, engine, "customer_content_stats", month.isoformat(), query)
+    run.seconds["customer_content_stats"] = time.perf_counter() - started
+    return run
+
+
+def run_search_chain(
+    engine: Engine, raw: Location, lake: Location, days: Sequence[date], categories: pa.Table
+) -> ChainRun:
+    """raw_log_search and search_quarantine per day, monthly_top_keyword per month over the
+    month's days, customer_search_stats of the last month against the one before (`days` must
+    cover two months); `categories` (keyword, category) stands for keyword_category."""
+    run = ChainRun(lake)
+    landing = LandingZone(uri=raw.uri)
+    search_days = list(days)
+
+    started = time.perf_counter()
+    columns = tuple(schemas.LOG_SEARCH_FILE.names)
+    for day in search_days:
+        events = landing.read_search_day(day, columns)
+        with parse_search_day(engine, events, day) as parsed:
+            _write(run, engine, "raw_log_search", day.isoformat(), parsed.valid)
+            _write(run, engine, "search_quarantine", day.isoformat(), parsed.quarantine)
+    run.seconds["parse_search"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    search_months = sorted({_month(day) for day in search_days})
+    for month in search_months:
+        of_month = [
+            relative
+            for day, relative in zip(search_days, run.files["raw_log_search"], strict=True)
+            if _month(day) == month
+        ]
+        query = monthly_top_keyword(run.lake_files("raw_log_search", of_month))
+        _write(run, engine, "monthly_top_keyword", month.isoformat(), query)
+    run.seconds["monthly_top_keyword"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    previous, month = search_months[-2:]
+    query = customer_search_stats(
+        run.lake_files("monthly_top_keyword"), categories, month, previous
+    )
+    _write(run, engine, "customer_search_stats", month.isoformat(), query)
+    run.seconds["customer_search_stats"] = time.perf_counter() - started
+    return run
