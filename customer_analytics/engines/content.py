@@ -21,7 +21,7 @@ from customer_analytics.rules.content import (
     most_watch_sql,
     taste_sql,
 )
-from customer_analytics.rules.sql import first_failing_reason_sql, literal
+from customer_analytics.rules.sql import first_failing_reason, literal
 from customer_analytics.rules.text import trimmed_sql
 
 # What an engine decodes from each line of a day file, as it is in the line:
@@ -59,7 +59,7 @@ def checked_lines(decoded: Source) -> Query:
                        PARTITION BY _id ORDER BY line_number) > 1 AS repeated_id
             FROM typed
         )
-        SELECT *, {first_failing_reason_sql(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
+        SELECT *, {first_failing_reason(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
         FROM ranked
         """,
         sources={"decoded": decoded},

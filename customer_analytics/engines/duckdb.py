@@ -79,17 +79,23 @@ _DECODE_CONTENT = f"""
     FROM fields
 """
 _RECORD = ", ".join(f"{column} := {column}" for column in LOG_SEARCH_FILE.names)
-_SEARCH_RECORD = f"SELECT *, CAST(to_json(struct_pack({_RECORD})) AS VARCHAR) AS record FROM events"
+_SEARCH_RECORD = (
+    f"SELECT *, CAST(to_json(struct_pack({_RECORD})) AS VARCHAR) AS record FROM conformed"
+)
 
 
 class DuckDBEngine:
-    """Each query registers its sources as views under their names for as long as it runs."""
+    """Each query registers its sources as views under their names for as long as it runs.
+
+    Views live on the one connection, so a name that a source of an enclosing query already
+    holds is refused rather than silently read as the other source."""
 
     name = "duckdb"
 
     def __init__(self) -> None:
         self.connection = duckdb.connect()
         self._temporary = count()
+        self._bound: set[str] = set()
 
     def close(self) -> None:
         self.connection.close()
@@ -98,7 +104,7 @@ class DuckDBEngine:
         return Query(_DECODE_CONTENT, sources={"lines": split_lines(location.read_bytes(relative))})
 
     def search_rows(self, events: pa.Table) -> Query:
-        return Query(_SEARCH_RECORD, sources={"events": events})
+        return Query(_SEARCH_RECORD, sources={"conformed": events})
 
     @contextmanager
     def _relation(self, query: Query) -> Iterator[duckdb.DuckDBPyRelation]:
@@ -109,6 +115,20 @@ class DuckDBEngine:
 
     @contextmanager
     def _view(self, name: str, source: Source) -> Iterator[None]:
+        if name in self._bound:
+            raise ValueError(
+                f"Source name {name!r} is already bound by an enclosing or sibling query: "
+                "give one of them another name"
+            )
+        self._bound.add(name)
+        try:
+            with self._bound_view(name, source):
+                yield
+        finally:
+            self._bound.discard(name)
+
+    @contextmanager
+    def _bound_view(self, name: str, source: Source) -> Iterator[None]:
         if isinstance(source, Query):
             with self._relation(source) as relation:
                 relation.create_view(name)

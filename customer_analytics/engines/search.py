@@ -18,7 +18,7 @@ from customer_analytics.rules.search import (
     datetime_sql,
     normalize_keywords,
 )
-from customer_analytics.rules.sql import first_failing_reason_sql, literal
+from customer_analytics.rules.sql import first_failing_reason, literal
 from customer_analytics.rules.text import trimmed_sql
 
 
@@ -34,7 +34,7 @@ def checked_rows(rows: Source) -> Query:
                        PARTITION BY eventID ORDER BY row_number) > 1 AS repeated_event
             FROM events
         )
-        SELECT *, {first_failing_reason_sql(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
+        SELECT *, {first_failing_reason(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
         FROM typed
         """,
         sources={"events": rows},

@@ -89,13 +89,30 @@ _NOT_STRICT = (
     .replace("{", "{{")
     .replace("}", "}}")
 )
+# Spark's parser stops after the first JSON value and ignores what follows (`{...} {...}`,
+# `{...}}`, `{...} 5`). The line is one object when, outside its strings, it ends with the
+# object's `}` and holds no bracket that the parsed object lacks.
+_OUTSIDE_STRINGS = r"""regexp_replace({text}, '"(?:[^"\\\\]|\\\\[\\s\\S])*"', '')"""
+_BRACKETS = r"regexp_replace({text}, '[^\\[\\]{{}}]', '')"
+
+
+def _brackets(text: str) -> str:
+    return _BRACKETS.replace("{text}", _OUTSIDE_STRINGS.replace("{text}", text))
+
+
+_WHOLE_OBJECT = (
+    "endswith(regexp_replace("
+    + _OUTSIDE_STRINGS.replace("{text}", "raw_line")
+    + r", '[ \t\r\n]+$', ''), '}}')"
+    + f" AND {_brackets('raw_line')} = {_brackets('to_json(hit)')}"
+)
 _DECODE_CONTENT = f"""
     WITH parsed AS (
         SELECT line_number, raw_line, try_parse_json(raw_line) AS hit FROM {{numbered}}
     ), fields AS (
         SELECT line_number, raw_line,
                try_variant_get(hit, '$', 'map<string, variant>') IS NOT NULL
-                   AND NOT {_NOT_STRICT} AS is_object,
+                   AND {_WHOLE_OBJECT} AND NOT {_NOT_STRICT} AS is_object,
                try_variant_get(hit, '$._id', 'string') AS _id,
                try_variant_get(hit, '$._source', 'map<string, variant>') IS NOT NULL
                    AS has_source,
@@ -198,7 +215,10 @@ class SparkEngine:
 
         column = self._functions.col
         return frame.select(
-            *(column(f"`{f.name}`").cast(from_arrow_type(f.type)).alias(f.name) for f in query.schema)
+            *(
+                column(f"`{f.name}`").cast(from_arrow_type(f.type)).alias(f.name)
+                for f in query.schema
+            )
         )
 
     @contextmanager

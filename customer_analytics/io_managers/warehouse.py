@@ -1,7 +1,8 @@
 """The serving warehouse: one table per asset, a partition replaced in one transaction; for
 assets that ask for it, a CSV copy of what was stored, written once the warehouse committed."""
 
-from typing import Protocol
+from datetime import date
+from typing import NamedTuple, Protocol
 
 import dagster as dg
 import pyarrow as pa
@@ -17,8 +18,18 @@ from customer_analytics.lib.metadata import table_metadata
 from customer_analytics.lib.retries import retry_only_if_transient
 from customer_analytics.settings import resolve_warehouse_url
 
+
 # (column, first value, first value after) of the rows a step owns; None for a whole table.
-Window = tuple[str, object, object] | None
+class PartitionWindow(NamedTuple):
+    """The rows of a partition in a warehouse table: `start <= column < end`."""
+
+    column: str
+    start: date
+    end: date
+
+
+# None: the whole table (an unpartitioned asset).
+Window = PartitionWindow | None
 
 # Definition metadata of an asset whose stored rows are also exported as CSV.
 EXPORT_CSV = "export_csv"
@@ -68,7 +79,7 @@ class WarehouseResource(dg.ConfigurableResource):
 def _window(context: dg.OutputContext | dg.InputContext) -> Window:
     if not context.has_asset_partitions:
         return None
-    return (partition_column(context), *time_window(context))
+    return PartitionWindow(partition_column(context), *time_window(context))
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
@@ -87,7 +98,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         window = _window(context)
         with retry_only_if_transient(f"Writing warehouse table {table}"):
             self.warehouse.connect().replace(table, obj, window)
-        scope = "all rows" if window is None else f"{window[0]} in [{window[1]}, {window[2]})"
+        scope = (
+            "all rows" if window is None else f"{window.column} in [{window.start}, {window.end})"
+        )
         context.log.info(f"Replaced {scope} of warehouse table {table}: {obj.num_rows:,} rows")
         metadata = {**table_metadata(obj), "table": table}
         if (context.definition_metadata or {}).get(EXPORT_CSV):

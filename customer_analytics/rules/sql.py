@@ -17,7 +17,7 @@ def literals(texts: Sequence[str]) -> str:
     return ", ".join(map(literal, texts))
 
 
-def first_failing_reason_sql(conditions: Mapping[str, str], reasons: Sequence[str]) -> str:
+def first_failing_reason(conditions: Mapping[str, str], reasons: Sequence[str]) -> str:
     """A CASE naming the first of `reasons` whose condition holds, NULL when none does.
 
     The order comes from `reasons` alone (a rules module's QUARANTINE_REASONS); `conditions`

@@ -1,17 +1,19 @@
-"""`make bench`: the pipeline on realistic volumes, each step timed in a fresh process.
+"""`make bench`: the pipeline on realistic volumes, each step timed in a fresh process, on
+each engine over the same generated files.
 
-    python -m customer_analytics_tests.bench                        # 3 days at 1.6 M lines
-    python -m customer_analytics_tests.bench --days 30              # a real month (minutes, GBs)
-    python -m customer_analytics_tests.bench --lines-per-day 100000 # a quick look
-    python -m customer_analytics_tests.bench --mysql-url ''         # skip the MySQL load
+    python -m customer_analytics_tests.bench                          # 10 days at 200,000 lines
+    python -m customer_analytics_tests.bench --days 30 --lines-per-day 1600000   # a real month
+    python -m customer_analytics_tests.bench --engines duckdb         # DuckDB only
+    python -m customer_analytics_tests.bench --mysql-url ''           # skip the MySQL load
 
-Prints, per step, wall time, throughput and the peak resident memory of the process that ran it.
+Prints, per step, wall time, throughput and the peak resident memory of the process tree that
+ran it (Spark's JVM included).
 """
 
 import argparse
 import multiprocessing
 import os
-import resource
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -31,52 +33,64 @@ def _environment(root: Path) -> dict[str, str]:
     }
 
 
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += rss.get(pid, 0)
+        pending.extend(children.get(pid, []))
+    return total
+
+
 def _in_child(step: Callable[[], int], queue: multiprocessing.Queue) -> None:
     started = time.perf_counter()
     rows = step()
-    elapsed = time.perf_counter() - started
-    queue.put((rows, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    queue.put((rows, time.perf_counter() - started))
 
 
-def measure(name: str, step: Callable[[], int], unit: str) -> None:
-    """Runs `step` (which returns how many `unit` it processed) in a fresh process."""
+def measure(name: str, step: Callable[[], int], unit: str, environ: dict | None = None) -> None:
+    """Runs `step` (which returns how many `unit` it processed) in a fresh process with
+    `environ` added to its environment, sampling the memory of its process tree."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
+    saved = dict(os.environ)
+    os.environ.update(environ or {})
     child = context.Process(target=_in_child, args=(step, queue))
     child.start()
-    rows, elapsed, peak_mb = queue.get()
+    os.environ.clear()
+    os.environ.update(saved)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], _tree_rss_bytes(child.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    rows, elapsed = queue.get()
     child.join()
+    done.set()
+    sampler.join()
     if child.exitcode:
         raise SystemExit(f"{name} failed")
     print(
-        f"{name:<34} {elapsed:>8.1f} s  {rows:>13,} {unit:<6} {rows / elapsed:>12,.0f} {unit}/s"
-        f"  peak {peak_mb:>7,.0f} MB",
+        f"{name:<44} {elapsed:>8.1f} s  {rows:>13,} {unit:<6} {rows / elapsed:>12,.0f} {unit}/s"
+        f"  peak {peak[0] / 2**20:>7,.0f} MB",
         flush=True,
     )
-
-
-def _materialize(asset: str, figure: str, **partitions) -> int:
-    """Materializes one asset through Dagster with the project's resources; returns `figure`
-    from its metadata (for a range, the figure covers the whole run)."""
-    import dagster as dg
-
-    from customer_analytics.definitions import defs
-
-    definitions = defs()
-    key = dg.AssetKey(asset)
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [
-                definitions.get_assets_def(k)
-                for k in definitions.resolve_asset_graph().get_all_asset_keys()
-            ],
-            selection=dg.AssetSelection.assets(key).required_multi_asset_neighbors(),
-            instance=instance,
-            resources=definitions.resources,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            **partitions,
-        )
-    return result.asset_materializations_for_node(asset)[0].metadata[figure].value
 
 
 def _backfill(first: date, last: date) -> int:
@@ -104,28 +118,34 @@ def _backfill(first: date, last: date) -> int:
 
 
 def _monthly_profiles(first: date, last: date) -> int:
-    """customer_content_stats on the days there are (the asset itself wants a whole month)."""
-    import pyarrow.dataset as ds
-
-    from customer_analytics.engines.content import customer_content_stats
-    from customer_analytics.io_managers.warehouse import connect_warehouse
+    """customer_content_stats on the days there are (the asset itself wants a whole month),
+    on the configured engine."""
+    from customer_analytics.definitions import compute_engine
+    from customer_analytics.engines import content
+    from customer_analytics.engines.base import LakeFiles
+    from customer_analytics.engines.storage import Location
+    from customer_analytics.io_managers.warehouse import PartitionWindow, connect_warehouse
     from customer_analytics.lib.partitions import next_month
     from customer_analytics.settings import Settings
 
     settings = Settings.from_env()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    pivots = ds.dataset([f"{settings.lake_uri}/daily_pivot/{day}.parquet" for day in days])
-    stats = customer_content_stats(pivots)
+    pivots = LakeFiles(
+        Location(settings.lake_uri), tuple(f"daily_pivot/{day}.parquet" for day in days)
+    )
+    with compute_engine(settings).open() as engine:
+        stats = engine.fetch(content.customer_content_stats(pivots))
     connect_warehouse(settings.warehouse_url).replace(
-        "customer_content_stats", stats, ("month", first, next_month(first))
+        "customer_content_stats", stats, PartitionWindow("month", first, next_month(first))
     )
     return stats.num_rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=3)
-    parser.add_argument("--lines-per-day", type=int, default=1_600_000)
+    parser.add_argument("--days", type=int, default=10)
+    parser.add_argument("--lines-per-day", type=int, default=200_000)
+    parser.add_argument("--engines", default="duckdb,spark", help="comma-separated")
     parser.add_argument(
         "--mysql-url",
         default="mysql+pymysql://root@127.0.0.1:3306/test",
@@ -138,12 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.update(_environment(root))
     first = date(2022, 4, 1)
     last = first + timedelta(days=args.days - 1)
-    day_range = {
-        "tags": {
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        }
-    }
+    two_days = first + timedelta(1)
     print(f"bench: {args.days} day(s) x {args.lines_per_day:,} lines under {root}", flush=True)
 
     def generate() -> int:
@@ -160,20 +175,27 @@ def main(argv: list[str] | None = None) -> None:
 
     if not (root / "raw" / "log_content" / f"{last:%Y%m%d}.json").exists():
         measure("generate sample (not the pipeline)", generate, "lines")
-    # A single-run backfill holds one day at a time: its peak memory should not grow with it.
-    measure(
-        "backfill of 2 days (raw + pivot)", lambda: _backfill(first, first + timedelta(1)), "lines"
-    )
-    measure(f"backfill of {args.days} days (raw + pivot)", lambda: _backfill(first, last), "lines")
-    measure(
-        "raw_log_content + quarantine",
-        lambda: _materialize("raw_log_content", "input_rows", **day_range),
-        "lines",
-    )
-    measure(
-        "daily_pivot", lambda: _materialize("daily_pivot", "dagster/row_count", **day_range), "rows"
-    )
-    measure("customer_content_stats + warehouse", lambda: _monthly_profiles(first, last), "rows")
+    for engine in args.engines.split(","):
+        # A single-run backfill holds one day at a time: its peak memory should not grow with it.
+        on = {"COMPUTE_ENGINE": engine}
+        measure(
+            f"{engine}: backfill of 2 days (raw + pivot)",
+            lambda: _backfill(first, two_days),
+            "lines",
+            on,
+        )
+        measure(
+            f"{engine}: backfill of {args.days} days (raw + pivot)",
+            lambda: _backfill(first, last),
+            "lines",
+            on,
+        )
+        measure(
+            f"{engine}: customer_content_stats + warehouse",
+            lambda: _monthly_profiles(first, last),
+            "rows",
+            on,
+        )
     if args.mysql_url:
         from customer_analytics_tests.bench.warehouse_load import measure_mysql_load
 

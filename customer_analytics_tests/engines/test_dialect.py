@@ -267,6 +267,64 @@ CASES = {
             "The Thao-Thieu Nhi",
         ],
     ),
+    # Seconds from TotalDuration's JSON kind and text: an integer or a string of digits (once
+    # trimmed) that fits a BIGINT; NULL for anything else.
+    "content.duration_sql": Case(
+        {"value": "string", "other": "string"},
+        [
+            ("integer", "254"),
+            ("string", " 254 "),
+            ("string", "\u00a0007\u3000"),
+            ("integer", "-5"),
+            ("string", "12.5"),
+            ("string", "2 54"),
+            ("string", ""),
+            (None, "254"),
+            ("boolean", "1"),
+            ("integer", "9223372036854775807"),
+            ("integer", "9223372036854775808"),
+            ("string", "1e3"),
+            ("string", "0x1F"),
+            ("string", "1_000"),
+            ("string", None),
+        ],
+        [254, 254, 7, None, None, None, None, None, None, 9223372036854775807]
+        + [None, None, None, None, None],
+    ),
+    # A trimmed `YYYY-MM-DD HH:MM:SS[.ffffff]` (or with a T) that is a real time; NULL otherwise.
+    "search.datetime_sql": Case(
+        TEXT,
+        [
+            ("2022-06-01 10:20:30",),
+            (" 2022-06-01T10:20:30.5 ",),
+            ("2022-06-01 10:20:30.123456",),
+            ("2022-02-30 10:00:00",),
+            ("2022-06-01 24:00:00",),
+            ("2022-06-01",),
+            ("2022-06-01 10:20:30+07",),
+            ("2022-06-01 10:20:30.1234567",),
+            ("infinity",),
+            (None,),
+        ],
+        [
+            datetime(2022, 6, 1, 10, 20, 30),
+            datetime(2022, 6, 1, 10, 20, 30, 500000),
+            datetime(2022, 6, 1, 10, 20, 30, 123456),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ],
+    ),
+    # A trimmed user_id that is null, empty or NULL in any case.
+    "search.invalid_user_id_sql": Case(
+        TEXT,
+        [(None,), ("",), ("NULL",), ("nUlL",), ("0",), ("u1",), ("NULLS",)],
+        [True, True, True, True, False, False, False],
+    ),
     # Unicode White_Space stripped from both ends, nothing else.
     "text.trimmed_sql": Case(
         TEXT,

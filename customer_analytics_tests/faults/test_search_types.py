@@ -9,7 +9,6 @@ import pyarrow as pa
 import pytest
 
 from customer_analytics.defs.search.assets import raw_log_search
-from customer_analytics.engines.search import RAW_COLUMNS
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 
 DAY = date(2022, 6, 1)
@@ -39,7 +38,7 @@ def _write_part(project, column: str, arrow_type: pa.DataType, values=None) -> s
 
 
 def _read(project) -> pa.Table:
-    return project.resources()["landing"].read_search_day(DAY, RAW_COLUMNS)
+    return project.resources()["landing"].read_search_day(DAY, tuple(LOG_SEARCH_FILE.names))
 
 
 @pytest.mark.parametrize(

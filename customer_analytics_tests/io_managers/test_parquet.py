@@ -8,6 +8,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers import ParquetIOManager
 from customer_analytics.lib.landing import Lake
 
@@ -36,8 +37,8 @@ def _events(rows: list[dict]):
     backfill_policy=dg.BackfillPolicy.single_run(),
     io_manager_key="memory",
 )
-def total(events: ds.Dataset) -> int:
-    return sum(events.to_table()["value"].to_pylist())
+def total(events: LakeFiles) -> int:
+    return sum(events.dataset().to_table()["value"].to_pylist())
 
 
 def _materialize(assets, tmp_path, **kwargs):

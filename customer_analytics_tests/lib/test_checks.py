@@ -6,9 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pytest
 
+from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers import ParquetIOManager
 from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, check_specs, run_checks
 from customer_analytics.lib.landing import Lake
@@ -60,9 +60,9 @@ def materialize(checks: list[Check], tmp_path: Path, ran: list[str]) -> dg.Execu
         yield dg.Output(NUMBERS)
 
     @dg.asset(io_manager_key="lake_io_manager")
-    def doubled(numbers: ds.Dataset) -> pa.Table:
+    def doubled(numbers: LakeFiles) -> pa.Table:
         ran.append("doubled")
-        return pa.table({"n": pc.multiply(numbers.to_table()["n"], 2)})
+        return pa.table({"n": pc.multiply(numbers.dataset().to_table()["n"], 2)})
 
     return dg.materialize(
         [numbers, doubled],

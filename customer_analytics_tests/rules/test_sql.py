@@ -6,11 +6,11 @@ import pytest
 
 from customer_analytics.rules import content as content_rules
 from customer_analytics.rules import search as search_rules
-from customer_analytics.rules.sql import first_failing_reason_sql, literal, literals
+from customer_analytics.rules.sql import first_failing_reason, literal, literals
 
 
 def test_case_names_the_first_reason_whose_condition_holds():
-    case = first_failing_reason_sql({"b": "x > 1", "a": "x > 5"}, ("a", "b"))
+    case = first_failing_reason({"b": "x > 1", "a": "x > 5"}, ("a", "b"))
     assert case == "CASE WHEN x > 5 THEN 'a' WHEN x > 1 THEN 'b' END"
     rows = duckdb.sql(f"SELECT x, {case} FROM (VALUES (0), (3), (9)) t(x) ORDER BY x").fetchall()
     assert rows == [(0, None), (3, "b"), (9, "a")]
@@ -26,11 +26,11 @@ def test_case_names_the_first_reason_whose_condition_holds():
 )  # fmt: skip
 def test_conditions_must_match_the_reasons(conditions, reasons):
     with pytest.raises(ValueError, match="do not match"):
-        first_failing_reason_sql(conditions, reasons)
+        first_failing_reason(conditions, reasons)
 
 
 def test_a_reason_with_a_quote_is_a_well_formed_literal():
-    case = first_failing_reason_sql({"it's": "true"}, ("it's",))
+    case = first_failing_reason({"it's": "true"}, ("it's",))
     assert case == "CASE WHEN true THEN 'it''s' END"
     assert duckdb.sql(f"SELECT {case}").fetchone() == ("it's",)
 

@@ -70,8 +70,7 @@ RAW_LOG = RawLog(
     quarantine=Output(
         "search_quarantine",
         schemas.SEARCH_QUARANTINE,
-        "Rejected search rows with the first rule they fail, their row number and the row as "
-        "JSON.",
+        "Rejected search rows with the first rule they fail, their row number and the row as JSON.",
     ),
     description="Reads each day's `log_search/YYYYMMDD/part-*.parquet`, normalizes the keywords "
     "and splits the day into valid searches and quarantined rows.",
@@ -122,7 +121,11 @@ def monthly_top_keyword(
     with engine.open() as opened:
         top = opened.fetch(search.monthly_top_keyword(raw_log_search))
         yield from run_checks(
-            context, "monthly_top_keyword", TOP_KEYWORD_CHECKS, engine=opened, monthly_top_keyword=top
+            context,
+            "monthly_top_keyword",
+            TOP_KEYWORD_CHECKS,
+            engine=opened,
+            monthly_top_keyword=top,
         )
     yield dg.Output(
         top,

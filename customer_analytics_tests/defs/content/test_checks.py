@@ -1,9 +1,12 @@
 """The checks of the viewing-log chain: each rule broken by a few hand-made rows, then the same
 rows made clean, and a blocking failure seen through Dagster.
 
-Every expected figure is worked out by hand from the rows next to it.
+The checks that run SQL (durations_over_a_day, the pivot and stats checks) run on DuckDB and on
+Spark (the `engine` fixture); those that only count the days run on DuckDB. Every expected
+figure is worked out by hand from the rows next to it.
 """
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import dagster as dg
@@ -16,11 +19,12 @@ from customer_analytics.defs.content.assets import (
     raw_log_content,
 )
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
-from customer_analytics.engines import content as engine
+from customer_analytics.engines import content
+from customer_analytics.engines.base import Engine, Query
 from customer_analytics.io_managers.warehouse import connect_warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
 from customer_analytics.lib.partitions import content_monthly
-from customer_analytics.lib.validated_days import DayCounts, ValidatedDays
+from customer_analytics.lib.raw_checks import DayCounts, ValidatedDays
 from customer_analytics.rules.content import TOTAL_COLUMNS
 from customer_analytics.rules.schemas import (
     CONTENT_QUARANTINE,
@@ -29,7 +33,15 @@ from customer_analytics.rules.schemas import (
     RAW_LOG_CONTENT,
 )
 from customer_analytics_tests.conftest import content_line
+from customer_analytics_tests.fixtures.engines import ENGINES
 from customer_analytics_tests.lib.outcomes import assert_fails_with, check, figures
+
+# createDataFrame checks the installed pandas even when given Arrow tables.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas:FutureWarning"
+)
+# For the tests whose checks only count: the `engine` fixture on DuckDB alone.
+DUCKDB_ONLY = pytest.mark.parametrize("engine", ["duckdb"], indirect=True)
 
 D1, D2 = date(2022, 4, 1), date(2022, 4, 2)
 APRIL = date(2022, 4, 1)
@@ -44,7 +56,9 @@ def validated(
     trailing: dict[date, list[int]] | None = None,
     thresholds: CheckThresholds | None = None,
 ) -> ValidatedDays:
-    """Days with the given counts; `durations` become the valid records of the first day."""
+    """Days with the given counts; `durations` become the valid records of the first day.
+
+    No engine yet: each test runs the days `on` its own."""
     valid = pa.Table.from_pylist(
         [
             {
@@ -62,11 +76,16 @@ def validated(
     )
     return ValidatedDays(
         days=list(days),
+        engine=None,
         valid=valid,
         quarantine=CONTENT_QUARANTINE.empty_table(),
         trailing_rows=trailing or {counts.day: [] for counts in days},
         thresholds=thresholds or CheckThresholds(),
     )
+
+
+def on(engine: Engine, days: ValidatedDays) -> ValidatedDays:
+    return replace(days, engine=engine)
 
 
 RAW_CASES = {
@@ -136,40 +155,50 @@ RAW_CASES = {
         },
     ),
 }
+# The raw checks that query the valid rows run on both engines; the others only count.
+QUERYING_RAW_CHECKS = {"durations_over_a_day"}
+RAW_CASE_ENGINES = [
+    (name, engine_name)
+    for name in RAW_CASES
+    for engine_name in (ENGINES if name in QUERYING_RAW_CHECKS else ("duckdb",))
+]
 
 
-def test_a_mostly_rejected_day_is_blocked_by_rejected_share_alone():
+@DUCKDB_ONLY
+def test_a_mostly_rejected_day_is_blocked_by_rejected_share_alone(engine):
     # The broken day above: a third unreadable is under max_malformed_share (0.5), and no
     # single reason blocks; only the share of every reason together does.
     broken, _, _ = RAW_CASES["rejected_share"]
     failing = {}
     for raw_check in RAW_CHECKS:
-        outcome = raw_check.evaluate(validated=broken)
+        outcome = raw_check.evaluate(validated=on(engine, broken))
         if not outcome.passed:
             failing[raw_check.name] = (outcome.severity or raw_check.severity).value
     assert failing == {"quarantine_share": "WARN", "rejected_share": "ERROR"}
 
 
-def test_rejected_share_limit_comes_from_the_thresholds():
+@DUCKDB_ONLY
+def test_rejected_share_limit_comes_from_the_thresholds(engine):
     broken, _, _ = RAW_CASES["rejected_share"]
     relaxed = validated(*broken.days, thresholds=CheckThresholds(max_rejected_share=0.7))
-    outcome = check(RAW_CHECKS, "rejected_share").evaluate(validated=relaxed)
+    outcome = check(RAW_CHECKS, "rejected_share").evaluate(validated=on(engine, relaxed))
     assert outcome.passed
     assert figures(outcome)["days_over_limit"] == []
 
 
-@pytest.mark.parametrize("name", RAW_CASES)
-def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name):
+@pytest.mark.parametrize(("name", "engine"), RAW_CASE_ENGINES, indirect=["engine"])
+def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name, engine):
     broken, clean, expected = RAW_CASES[name]
     raw_check = check(RAW_CHECKS, name)
-    assert_fails_with(raw_check.evaluate(validated=broken), expected)
-    assert raw_check.evaluate(validated=clean).passed
+    assert_fails_with(raw_check.evaluate(validated=on(engine, broken)), expected)
+    assert raw_check.evaluate(validated=on(engine, clean)).passed
 
 
-def test_a_raised_limit_lets_the_same_days_pass():
+@DUCKDB_ONLY
+def test_a_raised_limit_lets_the_same_days_pass(engine):
     broken, _, _ = RAW_CASES["unknown_app_share"]
     relaxed = validated(*broken.days, thresholds=CheckThresholds(max_unknown_app_share=0.02))
-    outcome = check(RAW_CHECKS, "unknown_app_share").evaluate(validated=relaxed)
+    outcome = check(RAW_CHECKS, "unknown_app_share").evaluate(validated=on(engine, relaxed))
     assert outcome.passed
     assert figures(outcome)["limit"] == 0.02
 
@@ -194,7 +223,8 @@ def test_a_raised_limit_lets_the_same_days_pass():
         pytest.param(0, {"malformed_json": 9}, [10], True, None, {"empty_days": []}, id="all-bad"),
     ],
 )
-def test_daily_volume(rows, quarantined, trailing, passed, severity, expected):
+@DUCKDB_ONLY
+def test_daily_volume(rows, quarantined, trailing, passed, severity, expected, engine):
     before = D1 + timedelta(days=6)
     day = before + timedelta(days=1)
     days = validated(
@@ -203,7 +233,7 @@ def test_daily_volume(rows, quarantined, trailing, passed, severity, expected):
         trailing={before: [], day: trailing},
     )
     volume = check(RAW_CHECKS, "daily_volume")
-    outcome = volume.evaluate(validated=days)
+    outcome = volume.evaluate(validated=on(engine, days))
     assert outcome.passed is passed
     assert {key: figures(outcome)[key] for key in expected} == expected
     if not passed:
@@ -278,10 +308,10 @@ STATS_ROWS = [
 STATS = pa.Table.from_pylist(STATS_ROWS, schema=CUSTOMER_CONTENT_STATS)
 
 
-def test_hand_made_pivot_and_stats_are_what_the_engine_makes():
+def test_hand_made_pivot_and_stats_are_what_the_engine_makes(engine):
     # The clean rows below are only a fair baseline if the engine agrees with them.
-    assert engine.daily_pivot(RAW).to_pylist() == PIVOT_ROWS
-    assert engine.customer_content_stats(PIVOT).to_pylist() == STATS_ROWS
+    assert engine.fetch(content.daily_pivot(RAW)).to_pylist() == PIVOT_ROWS
+    assert engine.fetch(content.customer_content_stats(PIVOT)).to_pylist() == STATS_ROWS
 
 
 def changed(rows: list[dict], contract: str, day: date | None = None, **values) -> list[dict]:
@@ -339,20 +369,30 @@ PIVOT_BREAKS = [
 ]
 
 
-def test_clean_pivot_passes_every_pivot_check():
+def evaluate_pivot(pivot_check: Check, pivot: pa.Table, engine: Engine) -> Outcome:
+    # The keyword arguments daily_pivot hands to its checks.
+    return pivot_check.evaluate(engine=engine, daily_pivot=pivot, raw_log_content=RAW)
+
+
+def test_clean_pivot_passes_every_pivot_check(engine):
     for pivot_check in PIVOT_CHECKS:
-        outcome = pivot_check.evaluate(daily_pivot=PIVOT, raw_log_content=RAW)
+        outcome = evaluate_pivot(pivot_check, PIVOT, engine)
         assert outcome.passed, (pivot_check.name, outcome.metadata)
 
 
 @pytest.mark.parametrize(("name", "change", "expected"), PIVOT_BREAKS)
-def test_pivot_check_fails_on_broken_rows(name, change, expected):
+def test_pivot_check_fails_on_broken_rows(name, change, expected, engine):
+    broken = pa.Table.from_pylist(change(PIVOT_ROWS), schema=DAILY_PIVOT)
+    assert_fails_with(evaluate_pivot(check(PIVOT_CHECKS, name), broken, engine), expected)
+
+
+@DUCKDB_ONLY
+@pytest.mark.parametrize(("name", "change", "expected"), PIVOT_BREAKS)
+def test_each_pivot_break_breaks_only_its_own_rule(name, change, expected, engine):
     broken = pa.Table.from_pylist(change(PIVOT_ROWS), schema=DAILY_PIVOT)
     for pivot_check in PIVOT_CHECKS:
-        outcome = pivot_check.evaluate(daily_pivot=broken, raw_log_content=RAW)
-        if pivot_check.name == name:
-            assert_fails_with(outcome, expected)
-        else:  # each break breaks exactly its own rule
+        if pivot_check.name != name:
+            outcome = evaluate_pivot(pivot_check, broken, engine)
             assert outcome.passed, (pivot_check.name, outcome.metadata)
 
 
@@ -437,35 +477,42 @@ def warehouse(tmp_path):
     return connect_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
 
 
-def evaluate_stats(stats_check: Check, stats: pa.Table, warehouse) -> Outcome:
+def evaluate_stats(stats_check: Check, stats: pa.Table, warehouse, engine: Engine) -> Outcome:
     # The keyword arguments customer_content_stats hands to its checks.
     return stats_check.evaluate(
-        customer_content_stats=stats, daily_pivot=PIVOT, warehouse=warehouse
+        engine=engine, customer_content_stats=stats, daily_pivot=PIVOT, warehouse=warehouse
     )
 
 
-def test_clean_stats_pass_every_stats_check(warehouse):
+def test_clean_stats_pass_every_stats_check(warehouse, engine):
     for stats_check in STATS_CHECKS:
-        outcome = evaluate_stats(stats_check, STATS, warehouse)
+        outcome = evaluate_stats(stats_check, STATS, warehouse, engine)
         assert outcome.passed, (stats_check.name, outcome.metadata)
 
 
 @pytest.mark.parametrize(("name", "change", "expected"), STATS_BREAKS)
-def test_stats_check_fails_on_broken_rows(name, change, expected, warehouse):
+def test_stats_check_fails_on_broken_rows(name, change, expected, warehouse, engine):
+    broken = pa.Table.from_pylist(change(STATS_ROWS), schema=CUSTOMER_CONTENT_STATS)
+    outcome = evaluate_stats(check(STATS_CHECKS, name), broken, warehouse, engine)
+    assert_fails_with(outcome, expected)
+
+
+@DUCKDB_ONLY
+@pytest.mark.parametrize(("name", "change", "expected"), STATS_BREAKS)
+def test_each_stats_break_breaks_only_its_own_rule(name, change, expected, warehouse, engine):
     broken = pa.Table.from_pylist(change(STATS_ROWS), schema=CUSTOMER_CONTENT_STATS)
     for stats_check in STATS_CHECKS:
-        outcome = evaluate_stats(stats_check, broken, warehouse)
-        if stats_check.name == name:
-            assert_fails_with(outcome, expected)
-        else:
+        if stats_check.name != name:
+            outcome = evaluate_stats(stats_check, broken, warehouse, engine)
             assert outcome.passed, (stats_check.name, outcome.metadata)
 
 
-def test_active_may_reach_the_last_day_of_the_month(warehouse):
+def test_active_may_reach_the_last_day_of_the_month(warehouse, engine):
     stats = pa.Table.from_pylist(
         changed(STATS_ROWS, "C2", Active=30), schema=CUSTOMER_CONTENT_STATS
     )
-    assert evaluate_stats(check(STATS_CHECKS, "active_days_in_month"), stats, warehouse).passed
+    outcome = evaluate_stats(check(STATS_CHECKS, "active_days_in_month"), stats, warehouse, engine)
+    assert outcome.passed
 
 
 def _reordered(schema: pa.Schema) -> pa.Schema:
@@ -508,10 +555,11 @@ def _renamed(schema: pa.Schema) -> pa.Schema:
         ),
     ],
 )
-def test_warehouse_schema(table_schema, expected, warehouse):
+@DUCKDB_ONLY
+def test_warehouse_schema(table_schema, expected, warehouse, engine):
     if table_schema is not None:
         warehouse.replace("customer_content_stats", table_schema.empty_table(), None)
-    outcome = evaluate_stats(check(STATS_CHECKS, "warehouse_schema"), STATS, warehouse)
+    outcome = evaluate_stats(check(STATS_CHECKS, "warehouse_schema"), STATS, warehouse, engine)
     passes = table_schema is None or table_schema.names == CUSTOMER_CONTENT_STATS.names
     assert outcome.passed is passes
     assert figures(outcome)["table"] == "customer_content_stats"
@@ -595,14 +643,17 @@ def test_blocking_stats_check_keeps_last_good_month(project, instance, monkeypat
 
     # An engine that counts 31 days for FILL in April. A duplicated contract would also be
     # refused by the warehouse's primary key; an impossible Active is refused by the check only.
-    real = engine.customer_content_stats
+    real = content.customer_content_stats
 
-    def miscounting(daily):
-        return pa.Table.from_pylist(
-            changed(real(daily).to_pylist(), "FILL", Active=31), schema=CUSTOMER_CONTENT_STATS
+    def miscounting(daily) -> Query:
+        return Query(
+            """SELECT * REPLACE (CASE WHEN Contract = 'FILL' THEN 31 ELSE Active END AS Active)
+               FROM stats""",
+            CUSTOMER_CONTENT_STATS,
+            {"stats": real(daily)},
         )
 
-    monkeypatch.setattr(engine, "customer_content_stats", miscounting)
+    monkeypatch.setattr(content, "customer_content_stats", miscounting)
     result = materialize_month()
 
     assert not result.success

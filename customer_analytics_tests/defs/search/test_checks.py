@@ -1,6 +1,10 @@
 """The checks of the search-log chain: each rule broken by a few hand-made rows, then the same
-rows made clean. Every expected figure is worked out by hand from the rows next to it."""
+rows made clean. The checks that run SQL (user_ids_present, the top-keyword and taste checks) run
+on DuckDB and on Spark (the `engine` fixture); those that only count the days run on DuckDB, and
+the keyword_category checks are plain Arrow. Every expected figure is worked out by hand from the
+rows next to it."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -19,11 +23,12 @@ from customer_analytics.defs.search.checks import (
     STATS_CHECKS,
     TOP_KEYWORD_CHECKS,
 )
+from customer_analytics.engines.base import Engine
 from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import Classification
 from customer_analytics.io_managers.warehouse import connect_warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
-from customer_analytics.lib.validated_days import DayCounts, ValidatedDays
+from customer_analytics.lib.raw_checks import DayCounts, ValidatedDays
 from customer_analytics.rules.schemas import (
     CUSTOMER_SEARCH_STATS,
     KEYWORD_CATEGORY,
@@ -31,7 +36,15 @@ from customer_analytics.rules.schemas import (
     RAW_LOG_SEARCH,
     SEARCH_QUARANTINE,
 )
+from customer_analytics_tests.fixtures.engines import ENGINES
 from customer_analytics_tests.lib.outcomes import assert_fails_with, check, figures
+
+# createDataFrame checks the installed pandas even when given Arrow tables.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas:FutureWarning"
+)
+# For the tests whose checks only count: the `engine` fixture on DuckDB alone.
+DUCKDB_ONLY = pytest.mark.parametrize("engine", ["duckdb"], indirect=True)
 
 JUNE = date(2022, 6, 1)
 D1, D2 = JUNE, date(2022, 6, 2)
@@ -43,7 +56,9 @@ D1, D2 = JUNE, date(2022, 6, 2)
 def validated(
     *days: DayCounts, user_ids: tuple[str, ...] = (), trailing: dict | None = None
 ) -> ValidatedDays:
-    """Days with the given counts; `user_ids` become the valid searches of the first day."""
+    """Days with the given counts; `user_ids` become the valid searches of the first day.
+
+    No engine yet: each test runs the days `on` its own."""
     valid = pa.Table.from_pylist(
         [
             {
@@ -63,11 +78,16 @@ def validated(
     )
     return ValidatedDays(
         days=list(days),
+        engine=None,
         valid=valid,
         quarantine=SEARCH_QUARANTINE.empty_table(),
         trailing_rows=trailing or {counts.day: [] for counts in days},
         thresholds=CheckThresholds(),
     )
+
+
+def on(engine: Engine, days: ValidatedDays) -> ValidatedDays:
+    return replace(days, engine=engine)
 
 
 RAW_CASES = {
@@ -113,14 +133,21 @@ RAW_CASES = {
         },
     ),
 }
+# The raw checks that query the valid rows run on both engines; the others only count.
+QUERYING_RAW_CHECKS = {"user_ids_present"}
+RAW_CASE_ENGINES = [
+    (name, engine_name)
+    for name in RAW_CASES
+    for engine_name in (ENGINES if name in QUERYING_RAW_CHECKS else ("duckdb",))
+]
 
 
-@pytest.mark.parametrize("name", RAW_CASES)
-def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name):
+@pytest.mark.parametrize(("name", "engine"), RAW_CASE_ENGINES, indirect=["engine"])
+def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name, engine):
     broken, clean, expected = RAW_CASES[name]
     raw_check = check(RAW_CHECKS, name)
-    assert_fails_with(raw_check.evaluate(validated=broken), expected)
-    assert raw_check.evaluate(validated=clean).passed
+    assert_fails_with(raw_check.evaluate(validated=on(engine, broken)), expected)
+    assert raw_check.evaluate(validated=on(engine, clean)).passed
 
 
 @pytest.mark.parametrize(
@@ -138,12 +165,13 @@ def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name):
         pytest.param(1, [], None, {"low_days": []}, id="no-history"),
     ],
 )
-def test_daily_volume(rows, trailing, severity, expected):
+@DUCKDB_ONLY
+def test_daily_volume(rows, trailing, severity, expected, engine):
     volume = check(RAW_CHECKS, "daily_volume")
     days = validated(
         DayCounts(D1, 50, {}), DayCounts(D2, rows, {}), trailing={D1: [], D2: trailing}
     )
-    outcome = volume.evaluate(validated=days)
+    outcome = volume.evaluate(validated=on(engine, days))
     assert outcome.passed is (severity is None)
     assert {key: figures(outcome)[key] for key in expected} == expected
     if severity is not None:
@@ -175,10 +203,10 @@ def top(user_id: str, keyword: str) -> dict:
         pytest.param([top("0012", "one piece"), top("12", "conan")], None, id="clean"),
     ],
 )
-def test_one_top_keyword_per_user(rows, expected):
+def test_one_top_keyword_per_user(rows, expected, engine):
     table = pa.Table.from_pylist(rows, schema=MONTHLY_TOP_KEYWORD)
     outcome = check(TOP_KEYWORD_CHECKS, "one_top_keyword_per_user").evaluate(
-        monthly_top_keyword=table
+        engine=engine, monthly_top_keyword=table
     )
     if expected is None:
         assert outcome.passed
@@ -305,9 +333,18 @@ def warehouse(tmp_path):
     return connect_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
 
 
-def evaluate_stats(stats_check: Check, rows: list[dict], warehouse) -> Outcome:
-    table = pa.Table.from_pylist(rows, schema=CUSTOMER_SEARCH_STATS)
-    return stats_check.evaluate(customer_search_stats=table, warehouse=warehouse)
+# The stats schema with every column nullable: Spark refuses a NULL in a NOT NULL column of the
+# table it is given, and the no-taste case is a NULL taste.
+NULLABLE_STATS = pa.schema(
+    [field.with_nullable(True) for field in CUSTOMER_SEARCH_STATS],
+    metadata=CUSTOMER_SEARCH_STATS.metadata,
+)
+
+
+def evaluate_stats(stats_check: Check, rows: list[dict], warehouse, engine: Engine) -> Outcome:
+    # The keyword arguments customer_search_stats hands to its checks.
+    table = pa.Table.from_pylist(rows, schema=NULLABLE_STATS)
+    return stats_check.evaluate(engine=engine, customer_search_stats=table, warehouse=warehouse)
 
 
 @pytest.mark.parametrize(
@@ -330,14 +367,14 @@ def evaluate_stats(stats_check: Check, rows: list[dict], warehouse) -> Outcome:
         ),
     ],
 )
-def test_taste_consistent(rows, expected, warehouse):
+def test_taste_consistent(rows, expected, warehouse, engine):
     taste = check(STATS_CHECKS, "taste_consistent")
-    assert_fails_with(evaluate_stats(taste, rows, warehouse), expected)
+    assert_fails_with(evaluate_stats(taste, rows, warehouse, engine), expected)
 
 
-def test_clean_stats_pass_every_stats_check(warehouse):
+def test_clean_stats_pass_every_stats_check(warehouse, engine):
     for stats_check in STATS_CHECKS:
-        outcome = evaluate_stats(stats_check, STATS_ROWS, warehouse)
+        outcome = evaluate_stats(stats_check, STATS_ROWS, warehouse, engine)
         assert outcome.passed, (stats_check.name, outcome.metadata)
 
 
@@ -358,9 +395,12 @@ def test_clean_stats_pass_every_stats_check(warehouse):
         ),
     ],
 )
-def test_warehouse_schema(table_schema, expected, warehouse):
+@DUCKDB_ONLY
+def test_warehouse_schema(table_schema, expected, warehouse, engine):
     warehouse.replace("customer_search_stats", table_schema.empty_table(), None)
-    outcome = evaluate_stats(check(STATS_CHECKS, "warehouse_schema"), STATS_ROWS, warehouse)
+    outcome = evaluate_stats(
+        check(STATS_CHECKS, "warehouse_schema"), STATS_ROWS, warehouse, engine
+    )
     assert figures(outcome)["table"] == "customer_search_stats"
     if expected is None:
         assert outcome.passed

@@ -1,0 +1,225 @@
+"""DuckDB and Spark give the same tables, row for row, on the sample data with all its dirt.
+
+Once per module: the generator writes 4 content days of 50,000 lines and 2 search days in each
+of June and July 2022; each engine runs both chains end to end (`chain.py`), writing every
+output to its own lake as production does. Each test then compares one table of the two lakes,
+read back with Arrow and cast to its schema, in file order. Two more tests check that the sample
+is dirty enough for the comparison to mean something, and that the counts the generator
+promises hold on each engine.
+"""
+
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from customer_analytics.engines.duckdb import DuckDBEngine
+from customer_analytics.engines.storage import Location
+from customer_analytics.enrichment.rules_classifier import RulesClassifier
+from customer_analytics.rules import content as content_rules
+from customer_analytics.rules import search as search_rules
+from customer_analytics.sample_data import (
+    DIRT,
+    Contracts,
+    DayFile,
+    SearchUsers,
+    default_contracts,
+    dirt_counts,
+    generate_content_day,
+    generate_search_day,
+)
+from customer_analytics.sample_data.search import DUPLICATE_EVENT_SHARE
+from customer_analytics_tests.engines.chain import ChainRun, run_content_chain, run_search_chain
+
+SEED = 42
+CONTENT_DAYS = tuple(date(2022, 4, 1) + timedelta(days=i) for i in range(4))
+LINES_PER_DAY = 50_000
+# Two consecutive months of the search export (sample_data.search.SEARCH_DAYS), two days each.
+SEARCH_DAYS = (date(2022, 6, 1), date(2022, 6, 2), date(2022, 7, 1), date(2022, 7, 2))
+SEARCH_USERS = 2_000
+SEARCHES_PER_DAY = 3_000
+
+CONTENT_TABLES = ("raw_log_content", "content_quarantine", "daily_pivot", "customer_content_stats")
+SEARCH_TABLES = (
+    "raw_log_search",
+    "search_quarantine",
+    "monthly_top_keyword",
+    "customer_search_stats",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    root: Path
+    raw: Location
+    content_files: tuple[DayFile, ...]
+    search_files: tuple[DayFile, ...]
+    categories: pa.Table
+
+
+def _categories(search_files: tuple[DayFile, ...]) -> pa.Table:
+    """keyword_category for every normalized keyword of the sample, by the offline `rules`
+    classifier; one keyword in eight is left out, so that some top keywords have no category.
+    Computed from the raw files, so both engines get the very same table."""
+    keywords = pa.chunked_array(
+        [pq.read_table(f.path, columns=["keyword"])["keyword"] for f in search_files]
+    )
+    normalized = pc.unique(search_rules.normalize_keywords(keywords)).drop_null().to_pylist()
+    classifier = RulesClassifier()
+    kept = sorted(k for k in normalized if k and zlib.crc32(k.encode()) % 8)
+    return pa.table(
+        {"keyword": kept, "category": [classifier.category(k) for k in kept]},
+        schema=pa.schema([("keyword", pa.string()), ("category", pa.string())]),
+    )
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    root = tmp_path_factory.mktemp("parity")
+    raw = root / "raw"
+    contracts = Contracts.build(SEED, default_contracts(LINES_PER_DAY))
+    content_files = tuple(
+        generate_content_day(raw, day, contracts, lines=LINES_PER_DAY) for day in CONTENT_DAYS
+    )
+    users = SearchUsers.build(SEED, SEARCH_USERS)
+    search_files = tuple(
+        generate_search_day(raw, day, users, rows=SEARCHES_PER_DAY) for day in SEARCH_DAYS
+    )
+    return Sample(root, Location(str(raw)), content_files, search_files, _categories(search_files))
+
+
+@pytest.fixture(scope="module")
+def engines(spark):
+    from customer_analytics.engines.spark import SparkEngine
+
+    opened = {"duckdb": DuckDBEngine(), "spark": SparkEngine(spark)}
+    yield opened
+    for engine in opened.values():
+        engine.close()
+
+
+def _on_each_engine(engines, sample: Sample, domain: str, chain) -> dict[str, ChainRun]:
+    runs = {}
+    for name, engine in engines.items():
+        try:
+            runs[name] = chain(engine, Location(str(sample.root / f"lake_{name}")))
+        except Exception as error:
+            error.add_note(f"The {domain} chain fails on the {name} engine.")
+            raise
+    return runs
+
+
+@pytest.fixture(scope="module")
+def content_runs(engines, sample: Sample) -> dict[str, ChainRun]:
+    return _on_each_engine(
+        engines,
+        sample,
+        "content",
+        lambda engine, lake: run_content_chain(engine, sample.raw, lake, CONTENT_DAYS),
+    )
+
+
+@pytest.fixture(scope="module")
+def search_runs(engines, sample: Sample) -> dict[str, ChainRun]:
+    return _on_each_engine(
+        engines,
+        sample,
+        "search",
+        lambda engine, lake: run_search_chain(
+            engine, sample.raw, lake, SEARCH_DAYS, sample.categories
+        ),
+    )
+
+
+def _key(row: dict) -> tuple:
+    return tuple(row.values())
+
+
+def assert_same_rows(table: str, runs: dict[str, ChainRun]) -> None:
+    """The table's rows are the same on every engine, in the same order; otherwise the message
+    gives how many differ, the first differing row of each engine, and the rows that only one
+    engine has (as multisets, to tell an order difference from a value difference)."""
+    (left, a), (right, b) = ((name, run.read(table).to_pylist()) for name, run in runs.items())
+    if a == b:
+        return
+    differing = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+    first = differing[0] if differing else min(len(a), len(b))
+    only_left = Counter(map(_key, a)) - Counter(map(_key, b))
+    only_right = Counter(map(_key, b)) - Counter(map(_key, a))
+    pytest.fail(
+        f"{table}: {left} has {len(a):,} rows, {right} {len(b):,}; {len(differing):,} of the "
+        f"first {min(len(a), len(b)):,} positions differ, the first at row {first}:\n"
+        f"  {left:6}: {a[first] if first < len(a) else '(no row)'}\n"
+        f"  {right:6}: {b[first] if first < len(b) else '(no row)'}\n"
+        f"{sum(only_left.values()):,} rows only on {left}, e.g. {list(only_left)[:3]}\n"
+        f"{sum(only_right.values()):,} rows only on {right}, e.g. {list(only_right)[:3]}",
+        pytrace=False,
+    )
+
+
+@pytest.mark.parametrize("table", CONTENT_TABLES)
+def test_content_table_is_the_same_on_both_engines(content_runs, table):
+    assert_same_rows(table, content_runs)
+
+
+@pytest.mark.parametrize("table", SEARCH_TABLES)
+def test_search_table_is_the_same_on_both_engines(search_runs, table):
+    assert_same_rows(table, search_runs)
+
+
+def _reasons_by_day(run: ChainRun, table: str) -> dict[date, Counter]:
+    rows = run.read(table).select(["date", "reason"]).to_pylist()
+    counts: dict[date, Counter] = {}
+    for row in rows:
+        counts.setdefault(row["date"], Counter())[row["reason"]] += 1
+    return counts
+
+
+def _rows_by_day(run: ChainRun, table: str) -> Counter:
+    return Counter(run.read(table)["date"].to_pylist())
+
+
+def test_content_sample_is_dirty_as_the_generator_says(sample, content_runs):
+    """Every line is valid or quarantined, and each kind of dirt the generator puts in a day
+    gives its quarantine reason that many times: on both engines."""
+    expected = Counter()
+    for kind, count in dirt_counts(LINES_PER_DAY).items():
+        if DIRT[kind].reason is not None:
+            expected[DIRT[kind].reason] += count
+    assert len(expected) >= 5, expected
+    assert all(f.rows == LINES_PER_DAY for f in sample.content_files)
+    assert sum(f.rows for f in sample.content_files) >= 200_000
+    for name, run in content_runs.items():
+        reasons = _reasons_by_day(run, "content_quarantine")
+        valid = _rows_by_day(run, "raw_log_content")
+        for day in CONTENT_DAYS:
+            assert reasons[day] == expected, (name, day)
+            assert valid[day] + reasons[day].total() == LINES_PER_DAY, (name, day)
+        assert set(expected) <= set(content_rules.QUARANTINE_REASONS)
+
+
+def test_search_sample_is_dirty_as_the_generator_says(sample, search_runs):
+    """Every row is valid or quarantined, each day has at least four quarantine reasons, the
+    events the generator sends twice are found (those not quarantined for an earlier reason),
+    and the months' users give every kind of taste: on both engines."""
+    for f in sample.search_files:
+        assert f.rows == SEARCHES_PER_DAY
+    repeats = round(DUPLICATE_EVENT_SHARE * SEARCHES_PER_DAY)
+    for f in sample.search_files:  # the generator's file: that many eventIDs come twice
+        events = pq.read_table(f.path, columns=["eventID"])["eventID"]
+        assert len(events) - len(pc.unique(events)) == repeats
+    for name, run in search_runs.items():
+        reasons = _reasons_by_day(run, "search_quarantine")
+        valid = _rows_by_day(run, "raw_log_search")
+        for day in SEARCH_DAYS:
+            assert len(reasons[day]) >= 4, (name, day, reasons[day])
+            assert 0 < reasons[day]["duplicate_event"] <= repeats, (name, day, reasons[day])
+            assert valid[day] + reasons[day].total() == SEARCHES_PER_DAY, (name, day)
+        tastes = set(run.read("customer_search_stats")["taste"].to_pylist())
+        assert tastes == set(search_rules.TASTES), (name, tastes)
