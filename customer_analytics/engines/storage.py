@@ -41,17 +41,12 @@ STAGING_NAME = re.compile(r".+\.[0-9a-f]{32}\.tmp")
 STALE_STAGING_SECONDS = 15 * 60
 
 
-def _remove_stale_staging(
-    fs: pafs.FileSystem,
-    folder: str,
-    name: re.Pattern = STAGING_NAME,
-    stale_seconds: int = STALE_STAGING_SECONDS,
-) -> None:
-    cutoff = time.time_ns() - stale_seconds * 1_000_000_000
+def _remove_stale_staging(fs: pafs.FileSystem, folder: str) -> None:
+    cutoff = time.time_ns() - STALE_STAGING_SECONDS * 1_000_000_000
     for info in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
         if (
             info.type == pafs.FileType.File
-            and name.fullmatch(info.base_name)
+            and STAGING_NAME.fullmatch(info.base_name)
             and info.mtime_ns < cutoff
         ):
             with contextlib.suppress(FileNotFoundError):  # another writer was quicker
@@ -165,9 +160,14 @@ class Location:
         with contextlib.suppress(FileNotFoundError):
             self.filesystem.delete_dir(self.path(relative))
 
-    def remove_stale(self, folder: str, name: re.Pattern, stale_seconds: int) -> None:
-        """Removes the files of `folder` whose name matches and that nobody wrote for that long."""
-        _remove_stale_staging(self.filesystem, self.path(folder), name, stale_seconds)
+    def remove_stale_below(self, folder: str, stale_seconds: int) -> None:
+        """Removes every file below `folder` that nobody wrote for that long."""
+        cutoff = time.time_ns() - stale_seconds * 1_000_000_000
+        selector = pafs.FileSelector(self.path(folder), allow_not_found=True, recursive=True)
+        for info in self.filesystem.get_file_info(selector):
+            if info.type == pafs.FileType.File and info.mtime_ns < cutoff:
+                with contextlib.suppress(FileNotFoundError):
+                    self.filesystem.delete_file(info.path)
 
     def write_parquet(self, relative: str, table: pa.Table) -> None:
         self.write(relative, lambda sink: pq.write_table(table, sink))

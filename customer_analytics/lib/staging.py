@@ -1,13 +1,13 @@
 """Partitions written to the lake one at a time and put in place together.
 
 A range run (a single-run backfill) writes each day as soon as it is computed, beside its place
-under a hidden name, so that it holds one day in memory however many days it covers. Once the
+in a hidden folder of its own (`<asset>/.staged/<run id>/<key>.parquet`), so that it holds one
+day in memory however many days it covers. Once the
 checks have passed, every staged file is moved over its partition file; when they fail, or the
 run dies, the staged files are dropped and the lake keeps what it had. What the assets then hand
 to the IO manager is a reference to the files written, never their rows.
 """
 
-import re
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -16,8 +16,9 @@ import pyarrow as pa
 from customer_analytics.engines.base import Engine, LakeFiles, Query
 from customer_analytics.lib.landing import Lake
 
-# `.<partition key>.parquet.<run id>.staged`: hidden, so that readers of the folder skip it.
-STAGED_NAME = re.compile(r"\..+\.parquet\.[0-9a-f-]+\.staged")
+# Hidden, so that readers of the asset's folder skip it; the files in it are not (Spark ignores
+# a file whose own name is hidden, even when named explicitly).
+STAGING_FOLDER = ".staged"
 # A run that died leaves its staged files; the next run's staging removes them after this long,
 # far beyond the longest backfill, so that a run never loses the files of another.
 STALE_STAGED_SECONDS = 24 * 60 * 60
@@ -43,14 +44,19 @@ class StagedPartitions:
         self._staged: dict[str, dict[str, str]] = {}  # asset -> key -> staged file
         self._schemas: dict[str, pa.Schema | None] = {}
 
+    def _run_folder(self, asset: str) -> str:
+        return f"{asset}/{STAGING_FOLDER}/{self.run_id}"
+
     def _staged_file(self, asset: str, key: str) -> str:
-        return f"{asset}/.{key}.parquet.{self.run_id}.staged"
+        return f"{self._run_folder(asset)}/{key}.parquet"
 
     def write(self, asset: str, key: str, query: Query) -> None:
         """The engine writes the query's result as the staged file of a partition."""
         files = self._staged.setdefault(asset, {})
         if not files:
-            self.lake.location.remove_stale(asset, STAGED_NAME, STALE_STAGED_SECONDS)
+            self.lake.location.remove_stale_below(
+                f"{asset}/{STAGING_FOLDER}", STALE_STAGED_SECONDS
+            )
         files[key] = self._staged_file(asset, key)
         self._schemas[asset] = query.schema
         self.engine.write(query, self.lake.location, files[key])
@@ -66,6 +72,7 @@ class StagedPartitions:
         for asset, files in self._staged.items():
             for key, staged in files.items():
                 self.lake.location.move(staged, self.lake.partition_file(asset, key))
+            self.lake.location.delete_tree(self._run_folder(asset))
             relatives = tuple(self.lake.partition_file(asset, key) for key in files)
             stored[asset] = StoredPartitions(
                 asset=asset,
@@ -76,9 +83,8 @@ class StagedPartitions:
         return stored
 
     def discard(self) -> None:
-        for files in self._staged.values():
-            for staged in files.values():
-                self.lake.location.delete(staged)
+        for asset in self._staged:
+            self.lake.location.delete_tree(self._run_folder(asset))
         self._staged.clear()
 
     def __enter__(self) -> "StagedPartitions":

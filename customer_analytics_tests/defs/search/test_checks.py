@@ -398,9 +398,7 @@ def test_clean_stats_pass_every_stats_check(warehouse, engine):
 @DUCKDB_ONLY
 def test_warehouse_schema(table_schema, expected, warehouse, engine):
     warehouse.replace("customer_search_stats", table_schema.empty_table(), None)
-    outcome = evaluate_stats(
-        check(STATS_CHECKS, "warehouse_schema"), STATS_ROWS, warehouse, engine
-    )
+    outcome = evaluate_stats(check(STATS_CHECKS, "warehouse_schema"), STATS_ROWS, warehouse, engine)
     assert figures(outcome)["table"] == "customer_search_stats"
     if expected is None:
         assert outcome.passed
