@@ -167,6 +167,8 @@ class SparkEngine:
         tree = sqlglot.parse_one(render(query.sql, "spark"), read="spark")
         for table in tree.find_all(exp.Table):
             if table.name in names and not table.args.get("db"):
+                if not table.alias:  # columns qualified by the source's name still resolve
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
                 table.set("this", exp.to_identifier(names[table.name]))
         return self.session.sql(tree.sql(dialect="spark"))
 

@@ -54,9 +54,7 @@ class StagedPartitions:
         """The engine writes the query's result as the staged file of a partition."""
         files = self._staged.setdefault(asset, {})
         if not files:
-            self.lake.location.remove_stale_below(
-                f"{asset}/{STAGING_FOLDER}", STALE_STAGED_SECONDS
-            )
+            self.lake.location.remove_stale_below(f"{asset}/{STAGING_FOLDER}", STALE_STAGED_SECONDS)
         files[key] = self._staged_file(asset, key)
         self._schemas[asset] = query.schema
         self.engine.write(query, self.lake.location, files[key])

@@ -2,8 +2,11 @@
 invariants of each output. They run inside their asset, on the data about to be stored
 (`lib/checks.py`)."""
 
+import calendar
+
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from customer_analytics.engines.base import Engine, Source
 from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
@@ -133,10 +136,19 @@ PIVOT_CHECKS = [
 
 
 def _active_in_month(engine: Engine, customer_content_stats: pa.Table, **_) -> Outcome:
+    months = pc.unique(customer_content_stats["month"]).to_pylist()
+    lengths = pa.table(
+        {
+            "month": pa.array(months, pa.date32()),
+            "days": [calendar.monthrange(m.year, m.month)[1] for m in months],
+        }
+    )
     found = engine.one_row(
-        """SELECT count(*) FILTER (WHERE Active < 1 OR Active > day(last_day(month))) AS outside,
-                  min(Active) AS least, max(Active) AS most FROM s""",
+        """SELECT count(*) FILTER (WHERE Active < 1 OR Active > days) AS outside,
+                  min(Active) AS least, max(Active) AS most
+           FROM s JOIN lengths ON s.month = lengths.month""",
         s=customer_content_stats,
+        lengths=lengths,
     )
     return Outcome(
         passed=found["outside"] == 0,

@@ -254,18 +254,18 @@ def customer_search_stats(
                 monthly_top_keyword, categories, month, previous_month(month)
             )
         )
-    unclassified = sum(
-        stats.filter(
-            pc.field(f"keyword_{side}").is_valid() & pc.field(f"category_{side}").is_null()
-        ).num_rows
-        for side in ("prev", "cur")
-    )
-    if unclassified:
-        raise dg.Failure(
-            f"{unclassified:,} top keywords have no category yet: materialize keyword_category "
-            f"for {month:%Y-%m} and the month before first",
-            allow_retries=False,
+        unclassified = sum(
+            stats.filter(
+                pc.field(f"keyword_{side}").is_valid() & pc.field(f"category_{side}").is_null()
+            ).num_rows
+            for side in ("prev", "cur")
         )
+        if unclassified:
+            raise dg.Failure(
+                f"{unclassified:,} top keywords have no category yet: materialize "
+                f"keyword_category for {month:%Y-%m} and the month before first",
+                allow_retries=False,
+            )
         yield from run_checks(
             context,
             "customer_search_stats",

@@ -43,7 +43,7 @@ RAW_CHECKS = [
 
 def _one_per_user(engine: Engine, monthly_top_keyword: pa.Table, **_) -> Outcome:
     found = engine.one_row(
-        "SELECT count(*) AS rows, count(DISTINCT month, user_id) AS users FROM t",
+        "SELECT count(*) AS rows, count(DISTINCT (month, user_id)) AS users FROM t",
         t=monthly_top_keyword,
     )
     return Outcome(
