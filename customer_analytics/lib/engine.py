@@ -12,6 +12,10 @@ from dagster_pyspark import LazyPySparkResource
 
 from customer_analytics.engines.base import Engine
 from customer_analytics.engines.duckdb import DuckDBEngine
+from customer_analytics.settings import compute_engine
+
+# The engine the assets' kinds name: fixed when the definitions load, as COMPUTE_ENGINE is.
+ENGINE_KIND = compute_engine()
 
 
 class ComputeEngine(dg.ConfigurableResource):

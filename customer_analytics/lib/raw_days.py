@@ -19,7 +19,7 @@ import pyarrow as pa
 from customer_analytics.engines.base import Engine, ParsedDay, rows_by_value
 from customer_analytics.lib.automation import newest_day, nightly_deadline
 from customer_analytics.lib.checks import Check, CheckThresholds, check_specs, run_checks
-from customer_analytics.lib.engine import ComputeEngine, engine_metadata
+from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
 from customer_analytics.lib.landing import Lake, LandingZone
 from customer_analytics.lib.metadata import OWNERS, stored_table, table_metadata
 from customer_analytics.lib.partitions import partition_date, single_run
@@ -53,13 +53,13 @@ class RawLog:
     parse: Callable[[Engine, LandingZone, date], AbstractContextManager[ParsedDay]]
 
 
-def _outs(log: RawLog, engine_kind: str) -> dict[str, dg.AssetOut]:
+def _outs(log: RawLog) -> dict[str, dg.AssetOut]:
     def out(output: Output) -> dg.AssetOut:
         return dg.AssetOut(
             description=output.description,
             io_manager_key="lake_io_manager",
             metadata=stored_table(output.schema, DAY_COLUMN),
-            kinds={"parquet", engine_kind},
+            kinds={"parquet", ENGINE_KIND},
             owners=OWNERS,
             automation_condition=newest_day,
             freshness_policy=nightly_deadline,
@@ -69,13 +69,13 @@ def _outs(log: RawLog, engine_kind: str) -> dict[str, dg.AssetOut]:
     return {output.name: out(output) for output in (log.valid, log.quarantine)}
 
 
-def raw_day_asset(log: RawLog, engine_kind: str) -> dg.AssetsDefinition:
+def raw_day_asset(log: RawLog) -> dg.AssetsDefinition:
     """The multi-asset of a raw log: (valid rows, quarantine) per day, checked, in the lake."""
 
     @dg.multi_asset(
         name=log.valid.name,
         description=log.description,
-        outs=_outs(log, engine_kind),
+        outs=_outs(log),
         partitions_def=log.partitions_def,
         backfill_policy=single_run,
         group_name=log.group,

@@ -288,8 +288,7 @@ CASES = {
             ("string", "1_000"),
             ("string", None),
         ],
-        [254, 254, 7, None, None, None, None, None, None, 9223372036854775807]
-        + [None, None, None, None, None],
+        [254, 254, 7, None, None, None, None, None, None, 9223372036854775807, *[None] * 5],
     ),
     # A trimmed `YYYY-MM-DD HH:MM:SS[.ffffff]` (or with a T) that is a real time; NULL otherwise.
     "search.datetime_sql": Case(

@@ -9,7 +9,7 @@ from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
 from customer_analytics.lib.automation import nightly_deadline, when_inputs_ready
 from customer_analytics.lib.checks import check_specs, run_checks
-from customer_analytics.lib.engine import ComputeEngine, engine_metadata
+from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
 from customer_analytics.lib.landing import Lake
 from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table, value_counts
 from customer_analytics.lib.partitions import content_daily, content_monthly, single_run
@@ -18,9 +18,6 @@ from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions
 from customer_analytics.rules import schemas
 from customer_analytics.rules.content import QUARANTINE_REASONS, TOTAL_COLUMNS
-from customer_analytics.settings import compute_engine
-
-ENGINE_KIND = compute_engine()
 
 PIVOT_LINEAGE = column_lineage(
     {
@@ -68,7 +65,7 @@ RAW_LOG = RawLog(
         engine, landing.location, landing.content_file(day), day
     ),
 )
-raw_log_content = raw_day_asset(RAW_LOG, ENGINE_KIND)
+raw_log_content = raw_day_asset(RAW_LOG)
 
 
 @dg.asset(

@@ -20,7 +20,7 @@ from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
 from customer_analytics.lib.automation import when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
-from customer_analytics.lib.engine import ComputeEngine, engine_metadata
+from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
 from customer_analytics.lib.landing import Lake, LandingZone
 from customer_analytics.lib.metadata import (
     OWNERS,
@@ -40,9 +40,6 @@ from customer_analytics.lib.raw_days import Output, RawLog, raw_day_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.rules import schemas
 from customer_analytics.rules.search import QUARANTINE_REASONS
-from customer_analytics.settings import compute_engine
-
-ENGINE_KIND = compute_engine()
 
 STATS_LINEAGE = column_lineage(
     {
@@ -83,7 +80,7 @@ RAW_LOG = RawLog(
         engine, landing.read_search_day(day, tuple(schemas.LOG_SEARCH_FILE.names)), day
     ),
 )
-raw_log_search = raw_day_asset(RAW_LOG, ENGINE_KIND)
+raw_log_search = raw_day_asset(RAW_LOG)
 
 
 @dg.asset(
