@@ -5,7 +5,7 @@ import pyarrow.compute as pc
 
 from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
 from customer_analytics.engines import content
-from customer_analytics.engines.base import LakeFiles
+from customer_analytics.engines.base import LakeFiles, Query
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
 from customer_analytics.lib.automation import nightly_deadline, when_inputs_ready
 from customer_analytics.lib.checks import check_specs, run_checks
@@ -134,17 +134,21 @@ def customer_content_stats(
 ):
     """The monthly viewing profile of every contract: totals per category, active days,
     MostWatch and Taste. Served from the warehouse and exported as CSV."""
-    with engine.open() as opened:
-        stats = opened.fetch(content.customer_content_stats(daily_pivot))
+    # Computed once in the engine, checked there, and only then brought to the driver.
+    with engine.open() as opened, opened.materialized(
+        content.customer_content_stats(daily_pivot)
+    ) as computed:
         yield from run_checks(
             context,
             "customer_content_stats",
             STATS_CHECKS,
             engine=opened,
-            customer_content_stats=stats,
+            customer_content_stats=computed,
             daily_pivot=daily_pivot,
             warehouse=warehouse.connect(),
         )
+        profiles = Query("SELECT * FROM s", schemas.CUSTOMER_CONTENT_STATS, {"s": computed})
+        stats = opened.fetch(profiles)
     yield dg.Output(
         stats,
         metadata={

@@ -6,9 +6,8 @@ import calendar
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from customer_analytics.engines.base import Engine, Source
+from customer_analytics.engines.base import Engine, Query, Source
 from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
 from customer_analytics.lib.raw_checks import (
     ValidatedDays,
@@ -135,8 +134,9 @@ PIVOT_CHECKS = [
 ]
 
 
-def _active_in_month(engine: Engine, customer_content_stats: pa.Table, **_) -> Outcome:
-    months = pc.unique(customer_content_stats["month"]).to_pylist()
+def _active_in_month(engine: Engine, customer_content_stats: Source, **_) -> Outcome:
+    distinct = Query("SELECT DISTINCT month FROM s", sources={"s": customer_content_stats})
+    months = engine.fetch(distinct)["month"].to_pylist()
     lengths = pa.table(
         {
             "month": pa.array(months, pa.date32()),
@@ -160,7 +160,7 @@ def _active_in_month(engine: Engine, customer_content_stats: pa.Table, **_) -> O
     )
 
 
-def _most_watch_and_taste(engine: Engine, customer_content_stats: pa.Table, **_) -> Outcome:
+def _most_watch_and_taste(engine: Engine, customer_content_stats: Source, **_) -> Outcome:
     largest = f"greatest({', '.join(TOTAL_COLUMNS)})"
     most_watch_total = " ".join(
         f"WHEN {literal(category)} THEN {column}"
@@ -195,7 +195,7 @@ def _most_watch_and_taste(engine: Engine, customer_content_stats: pa.Table, **_)
 
 
 def _totals_match(
-    engine: Engine, customer_content_stats: pa.Table, daily_pivot: Source, **_
+    engine: Engine, customer_content_stats: Source, daily_pivot: Source, **_
 ) -> Outcome:
     sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
     stats = engine.one_row(f"SELECT {sums} FROM s", s=customer_content_stats)

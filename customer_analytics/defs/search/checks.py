@@ -4,7 +4,7 @@ invariants of each output, run inside their asset before the data is stored (`li
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer_analytics.engines.base import Engine
+from customer_analytics.engines.base import Engine, Source
 from customer_analytics.lib.checks import (
     ERROR,
     WARN,
@@ -41,7 +41,7 @@ RAW_CHECKS = [
 ]
 
 
-def _one_per_user(engine: Engine, monthly_top_keyword: pa.Table, **_) -> Outcome:
+def _one_per_user(engine: Engine, monthly_top_keyword: Source, **_) -> Outcome:
     found = engine.one_row(
         "SELECT count(*) AS rows, count(DISTINCT (month, user_id)) AS users FROM t",
         t=monthly_top_keyword,
@@ -99,7 +99,7 @@ CATEGORY_CHECKS = [
 ]
 
 
-def _taste_consistent(engine: Engine, customer_search_stats: pa.Table, **_) -> Outcome:
+def _taste_consistent(engine: Engine, customer_search_stats: Source, **_) -> Outcome:
     found = engine.one_row(
         """SELECT count(*) FILTER (WHERE taste IS DISTINCT FROM CASE
                    WHEN keyword_cur IS NULL THEN 'Churned'
