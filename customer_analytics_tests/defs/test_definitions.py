@@ -1,6 +1,10 @@
 """What the Dagster UI shows of each asset: group, partitions, kinds, columns, checks, owners and
 automation, against the design card. Every expected value is written out here."""
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import dagster as dg
@@ -41,15 +45,16 @@ PARTITIONS = {
     "customer_search_stats": SEARCH_MONTHLY,
 }
 
+# With the default engine; the engine's kind is the one COMPUTE_ENGINE names.
 KINDS = {
-    "raw_log_content": {"parquet", "duckdb", "s3"},
-    "content_quarantine": {"parquet"},
+    "raw_log_content": {"parquet", "duckdb"},
+    "content_quarantine": {"parquet", "duckdb"},
     "daily_pivot": {"duckdb", "parquet"},
     "customer_content_stats": {"duckdb", "mysql", "csv"},
-    "raw_log_search": {"parquet", "duckdb", "s3"},
-    "search_quarantine": {"parquet"},
+    "raw_log_search": {"parquet", "duckdb"},
+    "search_quarantine": {"parquet", "duckdb"},
     "monthly_top_keyword": {"duckdb", "parquet"},
-    "keyword_category": {"openai", "duckdb", "mysql"},
+    "keyword_category": {"openai", "mysql"},
     "customer_search_stats": {"duckdb", "mysql"},
 }
 
@@ -172,6 +177,28 @@ def test_partitions(definitions, asset):
 @pytest.mark.parametrize("asset", sorted(ASSETS))
 def test_kinds(definitions, asset):
     assert set(_node(definitions, asset).kinds) == KINDS[asset]
+
+
+def test_kinds_name_the_engine_of_compute_engine():
+    """Loaded with COMPUTE_ENGINE=spark, every asset that said duckdb says spark instead."""
+    program = (
+        "import json; from customer_analytics.definitions import defs; graph = "
+        "defs().resolve_asset_graph(); print(json.dumps({k.to_user_string(): "
+        "sorted(graph.get(k).kinds) for k in graph.get_all_asset_keys()}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program],
+        env={**os.environ, "COMPUTE_ENGINE": "spark"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    kinds = json.loads(loaded.stdout.strip().splitlines()[-1])
+    expected = {
+        asset: sorted("spark" if kind == "duckdb" else kind for kind in asset_kinds)
+        for asset, asset_kinds in KINDS.items()
+    }
+    assert kinds == expected
 
 
 @pytest.mark.parametrize("asset", sorted(ASSETS))

@@ -32,10 +32,15 @@ def duckdb_engine():
 
 
 def _listing(project, asset: str) -> list[str]:
-    """Every file of the asset's folder, hidden ones included."""
+    """Every file below the asset's folder, hidden ones included, relative to it."""
     location = project.lake
-    selector = pafs.FileSelector(location.path(asset), allow_not_found=True)
-    return sorted(info.base_name for info in location.filesystem.get_file_info(selector))
+    selector = pafs.FileSelector(location.path(asset), allow_not_found=True, recursive=True)
+    root = location.path(asset) + "/"
+    return sorted(
+        info.path.removeprefix(root)
+        for info in location.filesystem.get_file_info(selector)
+        if info.type == pafs.FileType.File
+    )
 
 
 def test_committed_days_replace_their_files_and_leave_nothing_staged(project, duckdb_engine):
@@ -71,8 +76,8 @@ def test_days_staged_by_a_run_that_fails_are_dropped_and_the_lake_keeps_its_file
 @pytest.mark.parametrize("project", ["embedded"], indirect=True)
 def test_the_staged_files_of_a_dead_run_are_removed_a_day_later(project, duckdb_engine):
     lake = project.resources()["lake"]
-    dead = "pivot/.2022-04-01.parquet.0123abcd-dead.staged"
-    recent = "pivot/.2022-04-02.parquet.4567abcd-busy.staged"
+    dead = "pivot/.staged/0123abcd-dead/2022-04-01.parquet"
+    recent = "pivot/.staged/4567abcd-busy/2022-04-02.parquet"
     lake.location.write_parquet(dead, _day(9))
     lake.location.write_parquet(recent, _day(8))
     long_ago = time.time() - STALE_STAGED_SECONDS - 60
@@ -82,5 +87,7 @@ def test_the_staged_files_of_a_dead_run_are_removed_a_day_later(project, duckdb_
         staged.write("pivot", "2022-04-03", _query(3))
         staged.commit()
 
-    names = sorted(path.name for path in (project.root / "lake" / "pivot").iterdir())
-    assert names == [".2022-04-02.parquet.4567abcd-busy.staged", "2022-04-03.parquet"]
+    assert _listing(project, "pivot") == [
+        ".staged/4567abcd-busy/2022-04-02.parquet",
+        "2022-04-03.parquet",
+    ]
