@@ -227,8 +227,12 @@ def test_dagster_services_get_the_spark_engine(main, services):
         assert env["SPARK_MASTER_URL"] == MASTER_URL, name
         # Everything else of the main stack's configuration still reaches the container.
         before = main["services"][name]["environment"]
-        assert {key: env[key] for key in before if key != "COMPUTE_ENGINE"} == {
-            key: value for key, value in before.items() if key != "COMPUTE_ENGINE"
+        assert {
+            key: env[key] for key in before if key not in ("COMPUTE_ENGINE", "SPARK_MASTER_URL")
+        } == {
+            key: value
+            for key, value in before.items()
+            if key not in ("COMPUTE_ENGINE", "SPARK_MASTER_URL")
         }
         # spark.driver.host defaults to SPARK_LOCAL_HOSTNAME: the container's own name, which
         # the executors resolve on the network.
