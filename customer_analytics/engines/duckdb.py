@@ -18,6 +18,7 @@ from customer_analytics.engines.base import LakeFiles, Query, Source
 from customer_analytics.engines.storage import Location
 from customer_analytics.rules.content import NOT_STRICT_JSON
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
+from customer_analytics.rules.sql import literal
 
 UTF8_BOM = b"\xef\xbb\xbf"
 BATCH_ROWS = 256 * 1024
@@ -60,7 +61,7 @@ _DECODE_CONTENT = f"""
     WITH hits AS (
         SELECT line_number, raw_line,
                try(json_type(raw_line)) = 'OBJECT'
-                   AND NOT regexp_matches(raw_line, '{NOT_STRICT_JSON}') AS is_object,
+                   AND NOT regexp_matches(raw_line, {literal(NOT_STRICT_JSON)}) AS is_object,
                try(from_json(raw_line, '{_HIT_SHAPE}')) AS hit
         FROM lines
     ), fields AS (

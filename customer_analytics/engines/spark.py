@@ -18,6 +18,7 @@ from customer_analytics.engines.dialect import render
 from customer_analytics.engines.storage import Location
 from customer_analytics.rules.content import NOT_STRICT_JSON
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
+from customer_analytics.rules.sql import literal
 
 # What a session needs for the transforms to mean what they mean on DuckDB.
 SESSION_CONFIG = {
@@ -85,7 +86,7 @@ _NUMBERED_LINES = """
 """
 # Braces doubled: PySpark formats the SQL text to put the sources in.
 _NOT_STRICT = (
-    render(f"regexp_matches(raw_line, '{NOT_STRICT_JSON}')", "spark")
+    render(f"regexp_matches(raw_line, {literal(NOT_STRICT_JSON)})", "spark")
     .replace("{", "{{")
     .replace("}", "}}")
 )
@@ -129,7 +130,7 @@ _DECODE_CONTENT = f"""
            try_variant_get(duration, '$', 'string') AS duration_text
     FROM fields
 """
-_RECORD = ", ".join(f"'{column}', {column}" for column in LOG_SEARCH_FILE.names)
+_RECORD = ", ".join(f"{literal(column)}, {column}" for column in LOG_SEARCH_FILE.names)
 _SEARCH_RECORD = (
     f"SELECT *, to_json(named_struct({_RECORD}), map('ignoreNullFields', 'false')) AS record "
     "FROM {events}"

@@ -51,9 +51,6 @@ class LandingZone(Folder):
         """The full URIs of those files or folders that do not exist."""
         return [self.location.describe(rel) for rel in relatives if not self.location.exists(rel)]
 
-    def read_content_day(self, day: date) -> bytes:
-        return self.location.read_bytes(self.content_file(day))
-
     @staticmethod
     def search_folder(day: date) -> str:
         return f"log_search/{day:%Y%m%d}"

@@ -76,7 +76,7 @@ def datetime_sql(text: str) -> str:
     """The timestamp of a trimmed `datetime` text of the DATETIME_PATTERN shape, else NULL."""
     trimmed = trimmed_sql(text)
     return (
-        f"TRY_CAST(CASE WHEN regexp_full_match({trimmed}, '{DATETIME_PATTERN}') "
+        f"TRY_CAST(CASE WHEN regexp_full_match({trimmed}, {literal(DATETIME_PATTERN)}) "
         f"THEN {trimmed} END AS TIMESTAMP)"
     )
 

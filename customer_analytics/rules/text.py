@@ -6,6 +6,8 @@ Spark's one-argument `trim` strip only the space, so a tab-padded contract or a 
 would slip through them.
 """
 
+from customer_analytics.rules.sql import literal
+
 # The 25 characters of the Unicode White_Space property, in code-point order.
 WHITE_SPACE = (
     "\t\n\v\f\r \u0085\u00a0\u1680"
@@ -25,5 +27,5 @@ def trimmed_sql(expression: str) -> str:
     (every match) replace the same text. Matching is by code point, never by byte. DuckDB's
     `trim(BOTH characters FROM x)` gives the same result but runs several times slower.
     """
-    leading = f"regexp_replace({expression}, '^{WHITE_SPACE_CLASS}+', '')"
-    return f"regexp_replace({leading}, '{WHITE_SPACE_CLASS}+$', '')"
+    leading = f"regexp_replace({expression}, {literal('^' + WHITE_SPACE_CLASS + '+')}, '')"
+    return f"regexp_replace({leading}, {literal(WHITE_SPACE_CLASS + '+$')}, '')"

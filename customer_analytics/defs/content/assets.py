@@ -135,9 +135,10 @@ def customer_content_stats(
     """The monthly viewing profile of every contract: totals per category, active days,
     MostWatch and Taste. Served from the warehouse and exported as CSV."""
     # Computed once in the engine, checked there, and only then brought to the driver.
-    with engine.open() as opened, opened.materialized(
-        content.customer_content_stats(daily_pivot)
-    ) as computed:
+    with (
+        engine.open() as opened,
+        opened.materialized(content.customer_content_stats(daily_pivot)) as computed,
+    ):
         yield from run_checks(
             context,
             "customer_content_stats",
