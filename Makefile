@@ -52,7 +52,8 @@ test: install $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	# One worker per core: the Spark tests share one session per worker.
+	$(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check .

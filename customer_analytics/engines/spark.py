@@ -16,7 +16,7 @@ from sqlglot import exp
 from customer_analytics.engines.base import LakeFiles, Query, Source
 from customer_analytics.engines.dialect import render
 from customer_analytics.engines.storage import Location
-from customer_analytics.rules.content import NOT_STRICT_JSON
+from customer_analytics.rules.content import JSON_STRING, NOT_STRICT_OUTSIDE_STRINGS
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.rules.sql import literal
 
@@ -84,36 +84,53 @@ _NUMBERED_LINES = """
     -- A file that is only a byte-order mark has no line.
     WHERE NOT (file_size = 3 AND line_number = 1 AND line = '\\uFEFF')
 """
-# Braces doubled: PySpark formats the SQL text to put the sources in.
-_NOT_STRICT = (
-    render(f"regexp_matches(raw_line, {literal(NOT_STRICT_JSON)})", "spark")
-    .replace("{", "{{")
-    .replace("}", "}}")
-)
-# Spark's parser stops after the first JSON value and ignores what follows (`{...} {...}`,
-# `{...}}`, `{...} 5`). The line is one object when, outside its strings, it ends with the
-# object's `}` and holds no bracket that the parsed object lacks.
-_OUTSIDE_STRINGS = r"""regexp_replace({text}, '"(?:[^"\\\\]|\\\\[\\s\\S])*"', '')"""
-_BRACKETS = r"regexp_replace({text}, '[^\\[\\]{{}}]', '')"
 
 
-def _brackets(text: str) -> str:
-    return _BRACKETS.replace("{text}", _OUTSIDE_STRINGS.replace("{text}", text))
+# The strictness of JSON (rules/content.py) on the line's skeleton: its text with every string
+# token replaced by `""`, computed once. Outside strings, a strict object has no trailing comma
+# and no non-finite literal (NOT_STRICT_OUTSIDE_STRINGS). Spark's parser also stops after the
+# first JSON value and ignores what follows (`{...} {...}`, `{...}}`, `{...} 5`): the line is one
+# object when its skeleton ends with the object's `}` and holds no bracket that the parsed object
+# lacks. (Braces are doubled: PySpark formats the SQL text to put the sources in.)
+def _without_strings(text: str) -> str:
+    """Spark SQL of `text` (a Spark expression) with its JSON strings replaced by `""`."""
+    rendered = render(f"regexp_replace(json_text, {literal(JSON_STRING)}, '\"\"', 'g')", "spark")
+    return rendered.replace("json_text", text, 1)
+
+
+def _same_brackets(left: str, right: str) -> str:
+    def count(text: str, bracket: str) -> str:
+        return f"length({text}) - length(replace({text}, '{bracket}', ''))"
+
+    return " AND ".join(f"{count(left, b)} = {count(right, b)}" for b in "{}[]")
 
 
 _WHOLE_OBJECT = (
-    "endswith(regexp_replace("
-    + _OUTSIDE_STRINGS.replace("{text}", "raw_line")
-    + r", '[ \t\r\n]+$', ''), '}}')"
-    + f" AND {_brackets('raw_line')} = {_brackets('to_json(hit)')}"
+    (
+        r"endswith(regexp_replace(skeleton, '[ \t\r\n]+$', ''), '}')"
+        f" AND {_same_brackets('skeleton', 'parsed_skeleton')}"
+    )
+    .replace("{", "{{")
+    .replace("}", "}}")
+)
+_STRICT = (
+    render(f"NOT regexp_matches(skeleton, {literal(NOT_STRICT_OUTSIDE_STRINGS)})", "spark")
+    .replace("{", "{{")
+    .replace("}", "}}")
 )
 _DECODE_CONTENT = f"""
     WITH parsed AS (
-        SELECT line_number, raw_line, try_parse_json(raw_line) AS hit FROM {{numbered}}
+        SELECT line_number, raw_line, try_parse_json(raw_line) AS hit,
+               {_without_strings("raw_line").replace("{", "{{").replace("}", "}}")} AS skeleton
+        FROM {{numbered}}
+    ), shaped AS (
+        SELECT *, {_without_strings("to_json(hit)").replace("{", "{{").replace("}", "}}")}
+                      AS parsed_skeleton
+        FROM parsed
     ), fields AS (
         SELECT line_number, raw_line,
                try_variant_get(hit, '$', 'map<string, variant>') IS NOT NULL
-                   AND {_WHOLE_OBJECT} AND NOT {_NOT_STRICT} AS is_object,
+                   AND {_WHOLE_OBJECT} AND {_STRICT} AS is_object,
                try_variant_get(hit, '$._id', 'string') AS _id,
                try_variant_get(hit, '$._source', 'map<string, variant>') IS NOT NULL
                    AS has_source,
@@ -121,7 +138,7 @@ _DECODE_CONTENT = f"""
                try_variant_get(hit, '$._source.Mac', 'string') AS Mac,
                try_variant_get(hit, '$._source.AppName', 'string') AS AppName,
                variant_get(hit, '$._source.TotalDuration') AS duration
-        FROM parsed
+        FROM shaped
     )
     SELECT line_number, raw_line, is_object, has_source, _id, Contract, Mac, AppName,
            CASE schema_of_variant(duration)

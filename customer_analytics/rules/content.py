@@ -37,7 +37,9 @@ INVALID_CONTRACTS = ("", "0", "NULL")
 # of well-formed string tokens and the tokens between them, so this pattern steps over every
 # string token whole (escapes included) and finds a trailing comma or a non-finite literal only
 # outside strings: never inside a value such as "HNH, }" or "NaN]".
-NOT_STRICT_JSON = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*(?:,\s*[}\]]|[Nn][Aa][Nn]|[Ii][Nn][Ff])'
+JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+NOT_STRICT_OUTSIDE_STRINGS = r"(?:,\s*[}\]]|[Nn][Aa][Nn]|[Ii][Nn][Ff])"
+NOT_STRICT_JSON = f'^(?:[^"]|{JSON_STRING})*{NOT_STRICT_OUTSIDE_STRINGS}'
 
 # Longest trimmed Contract, in characters (code points, as SQL's length and MySQL's VARCHAR
 # count them): the warehouse column is VARCHAR(MAX_CONTRACT_LENGTH).
@@ -53,12 +55,11 @@ TOTAL_COLUMNS = tuple(total_column(category) for category in CATEGORIES)
 
 def category_sql(app_name: str) -> str:
     """Category of an AppName expression (matched trimmed and upper-cased), NULL for an unknown app."""
-    key = f"upper({trimmed_sql(app_name)})"
+    # One CASE over the key, so that it is trimmed and upper-cased once per row.
     branches = " ".join(
-        f"WHEN {key} IN ({', '.join(map(literal, apps))}) THEN {literal(category)}"
-        for category, apps in APP_CATEGORIES.items()
+        f"WHEN {literal(app)} THEN {literal(category)}" for app, category in APP_TO_CATEGORY.items()
     )
-    return f"CASE {branches} END"
+    return f"CASE upper({trimmed_sql(app_name)}) {branches} END"
 
 
 def invalid_contract_sql(contract: str) -> str:
