@@ -23,6 +23,20 @@ pytest_plugins = [
 ]
 
 
+# The columns of the viewing-log tables as the design card names them, in order: the tests'
+# own statement of the contract, not the package's.
+PIVOT_COLUMNS = [
+    "date",
+    "Contract",
+    "Total_Giai_Tri",
+    "Total_Phim_Truyen",
+    "Total_The_Thao",
+    "Total_Thieu_Nhi",
+    "Total_Truyen_Hinh",
+]
+PROFILE_COLUMNS = ["month", *PIVOT_COLUMNS[1:], "Active", "MostWatch", "Taste"]
+
+
 def content_line(_id: str, contract: str | None, app: str, duration: object) -> str:
     """One line of the viewing log, as the Elasticsearch export writes it."""
     source = {

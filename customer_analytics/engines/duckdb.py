@@ -56,7 +56,16 @@ _SOURCE_SHAPE = (
     '{"Contract": "VARCHAR", "Mac": "VARCHAR", "AppName": "VARCHAR", "TotalDuration": "JSON"}'
 )
 # DuckDB's JSON parser has no strict mode: it also takes trailing commas and NaN, which the
-# rules' NOT_STRICT_JSON pattern finds outside strings.
+# rules' NOT_STRICT_JSON pattern finds outside strings, and repeated keys, of which it reads the
+# first (rules/content.py: no key repeats in the hit or in its `_source`).
+
+
+def _keys_unique(json: str) -> str:
+    """No key repeats among the members of a JSON object (true for any other value, NULL and
+    text that is not JSON included: other rules judge those)."""
+    return f"coalesce(try(len(json_keys({json})) = len(list_distinct(json_keys({json})))), true)"
+
+
 _DECODE_CONTENT = f"""
     WITH hits AS (
         SELECT line_number, raw_line,
@@ -65,7 +74,10 @@ _DECODE_CONTENT = f"""
                try(from_json(raw_line, '{_HIT_SHAPE}')) AS hit
         FROM lines
     ), fields AS (
-        SELECT line_number, raw_line, is_object, hit._id AS _id,
+        SELECT line_number, raw_line,
+               is_object AND {_keys_unique("raw_line")} AND {_keys_unique("hit._source")}
+                   AS is_object,
+               hit._id AS _id,
                json_type(hit._source) = 'OBJECT' AS has_source,
                from_json(hit._source, '{_SOURCE_SHAPE}') AS source
         FROM hits

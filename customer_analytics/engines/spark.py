@@ -87,58 +87,74 @@ _NUMBERED_LINES = """
 
 
 # The strictness of JSON (rules/content.py) on the line's skeleton: its text with every string
-# token replaced by `""`, computed once. Outside strings, a strict object has no trailing comma
-# and no non-finite literal (NOT_STRICT_OUTSIDE_STRINGS). Spark's parser also stops after the
-# first JSON value and ignores what follows (`{...} {...}`, `{...}}`, `{...} 5`): the line is one
-# object when its skeleton ends with the object's `}` and holds no bracket that the parsed object
-# lacks. (Braces are doubled: PySpark formats the SQL text to put the sources in.)
+# token replaced by `""`, computed once.
+# - Outside strings, a strict object has no trailing comma and no non-finite literal
+#   (NOT_STRICT_OUTSIDE_STRINGS).
+# - Spark's parser stops after the first JSON value and ignores what follows (`{...} {...}`,
+#   `{...}}`, `{...} 5`): the line is one object when its skeleton ends with `}` and the first
+#   bracket that brings the depth back to 0 is the skeleton's last bracket.
+# - No key repeats in the hit or in its `_source`: the parsed object keeps one value per key,
+#   `json_object_keys` lists them all.
 def _without_strings(text: str) -> str:
     """Spark SQL of `text` (a Spark expression) with its JSON strings replaced by `""`."""
     rendered = render(f"regexp_replace(json_text, {literal(JSON_STRING)}, '\"\"', 'g')", "spark")
     return rendered.replace("json_text", text, 1)
 
 
-def _same_brackets(left: str, right: str) -> str:
-    def count(text: str, bracket: str) -> str:
-        return f"length({text}) - length(replace({text}, '{bracket}', ''))"
+_BRACKETS = r"regexp_replace(skeleton, '[^\\[\\]{}]', '')"
+_STEP = "CASE WHEN bracket IN ('{', '[') THEN 1 ELSE -1 END"
+_ONE_VALUE = f"""aggregate(
+    split({_BRACKETS}, ''),
+    named_struct('depth', 0, 'closed_at', -1, 'at', 0),
+    (scan, bracket) -> named_struct(
+        'depth', scan.depth + {_STEP},
+        'closed_at', CASE WHEN scan.closed_at < 0 AND scan.depth + {_STEP} = 0
+                          THEN scan.at ELSE scan.closed_at END,
+        'at', scan.at + 1),
+    scan -> scan.closed_at = scan.at - 1)"""
 
-    return " AND ".join(f"{count(left, b)} = {count(right, b)}" for b in "{}[]")
+
+def _keys_unique(raw: str, parsed: str) -> str:
+    return f"size(json_object_keys({raw})) = size(map_keys({parsed}))"
 
 
-_WHOLE_OBJECT = (
-    (
-        r"endswith(regexp_replace(skeleton, '[ \t\r\n]+$', ''), '}')"
-        f" AND {_same_brackets('skeleton', 'parsed_skeleton')}"
-    )
-    .replace("{", "{{")
-    .replace("}", "}}")
+_WHOLE_OBJECT = " AND ".join(
+    [
+        r"endswith(regexp_replace(skeleton, '[ \t\r\n]+$', ''), '}')",
+        _ONE_VALUE,
+        render(f"NOT regexp_matches(skeleton, {literal(NOT_STRICT_OUTSIDE_STRINGS)})", "spark"),
+        _keys_unique("raw_line", "members"),
+        "(source_members IS NULL OR "
+        + _keys_unique("get_json_object(raw_line, '$._source')", "source_members")
+        + ")",
+    ]
 )
-_STRICT = (
-    render(f"NOT regexp_matches(skeleton, {literal(NOT_STRICT_OUTSIDE_STRINGS)})", "spark")
-    .replace("{", "{{")
-    .replace("}", "}}")
-)
+
+
+def _braces_doubled(sql: str) -> str:
+    """PySpark formats the SQL text to put the sources in: literal braces are doubled."""
+    return sql.replace("{", "{{").replace("}", "}}")
+
+
 _DECODE_CONTENT = f"""
     WITH parsed AS (
         SELECT line_number, raw_line, try_parse_json(raw_line) AS hit,
-               {_without_strings("raw_line").replace("{", "{{").replace("}", "}}")} AS skeleton
+               {_braces_doubled(_without_strings("raw_line"))} AS skeleton
         FROM {{numbered}}
-    ), shaped AS (
-        SELECT *, {_without_strings("to_json(hit)").replace("{", "{{").replace("}", "}}")}
-                      AS parsed_skeleton
+    ), objects AS (
+        SELECT *, try_variant_get(hit, '$', 'map<string, variant>') AS members,
+               try_variant_get(hit, '$._source', 'map<string, variant>') AS source_members
         FROM parsed
     ), fields AS (
         SELECT line_number, raw_line,
-               try_variant_get(hit, '$', 'map<string, variant>') IS NOT NULL
-                   AND {_WHOLE_OBJECT} AND {_STRICT} AS is_object,
+               members IS NOT NULL AND {_braces_doubled(_WHOLE_OBJECT)} AS is_object,
                try_variant_get(hit, '$._id', 'string') AS _id,
-               try_variant_get(hit, '$._source', 'map<string, variant>') IS NOT NULL
-                   AS has_source,
+               source_members IS NOT NULL AS has_source,
                try_variant_get(hit, '$._source.Contract', 'string') AS Contract,
                try_variant_get(hit, '$._source.Mac', 'string') AS Mac,
                try_variant_get(hit, '$._source.AppName', 'string') AS AppName,
                variant_get(hit, '$._source.TotalDuration') AS duration
-        FROM shaped
+        FROM objects
     )
     SELECT line_number, raw_line, is_object, has_source, _id, Contract, Mac, AppName,
            CASE schema_of_variant(duration)

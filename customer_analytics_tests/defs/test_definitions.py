@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from customer_analytics.definitions import defs
+from customer_analytics_tests.conftest import PIVOT_COLUMNS, PROFILE_COLUMNS
 
 CONTENT_DAILY = dg.DailyPartitionsDefinition(start_date="2022-04-01")
 CONTENT_MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2022-04-01")
@@ -69,27 +70,8 @@ COLUMNS = {
         "_id",
     ],
     "content_quarantine": ["date", "line_number", "reason", "raw_line"],
-    "daily_pivot": [
-        "date",
-        "Contract",
-        "Total_Giai_Tri",
-        "Total_Phim_Truyen",
-        "Total_The_Thao",
-        "Total_Thieu_Nhi",
-        "Total_Truyen_Hinh",
-    ],
-    "customer_content_stats": [
-        "month",
-        "Contract",
-        "Total_Giai_Tri",
-        "Total_Phim_Truyen",
-        "Total_The_Thao",
-        "Total_Thieu_Nhi",
-        "Total_Truyen_Hinh",
-        "Active",
-        "MostWatch",
-        "Taste",
-    ],
+    "daily_pivot": PIVOT_COLUMNS,
+    "customer_content_stats": PROFILE_COLUMNS,
     "raw_log_search": [
         "date",
         "eventID",

@@ -67,6 +67,11 @@ def _month(day: date) -> date:
     return day.replace(day=1)
 
 
+def _of_month(month: date, days: Sequence[date], files) -> list[str]:
+    """The files (one per day, in the order of `days`) of the days of `month`."""
+    return [relative for day, relative in zip(days, files, strict=True) if _month(day) == month]
+
+
 def run_content_chain(
     engine: Engine, raw: Location, lake: Location, days: Sequence[date]
 ) -> ChainRun:
@@ -92,11 +97,7 @@ def run_content_chain(
     started = time.perf_counter()
     months = sorted({_month(day) for day in content_days})
     for month in months:
-        pivots = [
-            relative
-            for day, relative in zip(content_days, run.files["daily_pivot"], strict=True)
-            if _month(day) == month
-        ]
+        pivots = _of_month(month, content_days, run.files["daily_pivot"])
         query = customer_content_stats(run.lake_files("daily_pivot", pivots))
         _write(run, engine, "customer_content_stats", month.isoformat(), query)
     run.seconds["customer_content_stats"] = time.perf_counter() - started
@@ -125,11 +126,7 @@ def run_search_chain(
     started = time.perf_counter()
     search_months = sorted({_month(day) for day in search_days})
     for month in search_months:
-        of_month = [
-            relative
-            for day, relative in zip(search_days, run.files["raw_log_search"], strict=True)
-            if _month(day) == month
-        ]
+        of_month = _of_month(month, search_days, run.files["raw_log_search"])
         query = monthly_top_keyword(run.lake_files("raw_log_search", of_month))
         _write(run, engine, "monthly_top_keyword", month.isoformat(), query)
     run.seconds["monthly_top_keyword"] = time.perf_counter() - started

@@ -19,6 +19,7 @@ from customer_analytics.engines.base import Engine
 from customer_analytics.engines.content import customer_content_stats, daily_pivot
 from customer_analytics.engines.duckdb import split_lines
 from customer_analytics.rules import schemas
+from customer_analytics_tests.conftest import PIVOT_COLUMNS, PROFILE_COLUMNS
 from customer_analytics_tests.engines.run import (
     PARTS,
     QUARANTINE_ONLY,
@@ -37,28 +38,6 @@ DAY = date(2022, 4, 1)
 
 # A line that passes every rule: Truyen Hinh, 254 seconds.
 GOOD = '{"_index": "history", "_id": "g1", "_score": 0, "_source": {"Contract": "HNH579912", "Mac": "0C96E62FC55C", "TotalDuration": 254, "AppName": "KPLUS"}}'
-
-PIVOT_COLUMNS = [
-    "date",
-    "Contract",
-    "Total_Giai_Tri",
-    "Total_Phim_Truyen",
-    "Total_The_Thao",
-    "Total_Thieu_Nhi",
-    "Total_Truyen_Hinh",
-]
-STATS_COLUMNS = [
-    "month",
-    "Contract",
-    "Total_Giai_Tri",
-    "Total_Phim_Truyen",
-    "Total_The_Thao",
-    "Total_Thieu_Nhi",
-    "Total_Truyen_Hinh",
-    "Active",
-    "MostWatch",
-    "Taste",
-]
 
 
 def _line(source: str, _id: str = "x1") -> str:
@@ -374,6 +353,14 @@ def test_accepted_durations(engine, tmp_path, duration, expected):
         pytest.param("5", "malformed_json", id="json-number"),
         pytest.param("null", "malformed_json", id="json-null"),
         pytest.param("true", "malformed_json", id="json-bool"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + " 5", "malformed_json", id="json-object-then-number"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + "}", "malformed_json", id="json-extra-closing-brace"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + ',{"_id": "x2"}', "malformed_json", id="json-object-comma-object"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + "]", "malformed_json", id="json-extra-closing-bracket"),
+        # A key repeated in the hit or in its _source: parsers differ on which value counts.
+        pytest.param('{"_id": "x1", "_id": "x9", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"}}', "malformed_json", id="json-repeated-id"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "Contract": "C2"}}', "malformed_json", id="json-repeated-contract"),
+        pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"}, "_source": {"Contract": "C3"}}', "malformed_json", id="json-repeated-source"),
         # missing_source
         pytest.param('{"_id": "x1"}', "missing_source", id="source-absent"),
         pytest.param("{}", "missing_source", id="source-empty-object"),
@@ -485,6 +472,9 @@ def test_other_lenient_json_is_not_json(engine, tmp_path, line):
         pytest.param('{"_id":"e","_source":{"Contract":"\\\\","TotalDuration":3,"AppName":"VOD"}}', ("\\", "VOD", "Phim Truyen", 3, "e"), id="escaped-backslash"),
         pytest.param('{"_id":"f","_source":{"Contract":"inf","TotalDuration":4,"AppName":"VOD"},"nan":", ]"}', ("inf", "VOD", "Phim Truyen", 4, "f"), id="inf-and-nan-as-key-and-value"),
         pytest.param('{"_id":"g","_source":{"Contract":"C1","TotalDuration":5,"AppName":"VOD","x":[true,false,null]}}', ("C1", "VOD", "Phim Truyen", 5, "g"), id="literals"),
+        # A key repeated deeper down is left alone: nothing there is read.
+        pytest.param('{"_id":"h","_source":{"Contract":"C1","TotalDuration":6,"AppName":"VOD","x":{"k":[1],"k":{"z":[2]}}}}', ("C1", "VOD", "Phim Truyen", 6, "h"), id="repeated-key-deeper"),
+        pytest.param('{"_id":"i","_source":{"Contract":"C1","TotalDuration":7,"AppName":"VOD","x":"{[}"}}', ("C1", "VOD", "Phim Truyen", 7, "i"), id="brackets-in-string"),
     ],
 )  # fmt: skip
 def test_json_look_alikes_inside_strings_are_valid(engine, tmp_path, line, expected):
@@ -714,7 +704,7 @@ def test_daily_pivot_reads_a_dataset(engine, tmp_path: Path):
 )  # fmt: skip
 def test_most_watch_and_taste(engine, totals, most_watch, taste):
     stats = engine.fetch(customer_content_stats(_pivot((date(2022, 4, 12), "C1", *totals))))
-    assert stats.column_names == STATS_COLUMNS
+    assert stats.column_names == PROFILE_COLUMNS
     assert _rows(stats) == [(date(2022, 4, 1), "C1", *totals, 1, most_watch, taste)]
 
 

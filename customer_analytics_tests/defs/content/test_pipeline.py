@@ -26,7 +26,7 @@ from customer_analytics.io_managers.warehouse import EXPORT_CSV, connect_warehou
 from customer_analytics.lib.metadata import stored_table
 from customer_analytics.lib.partitions import content_monthly
 from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
-from customer_analytics_tests.conftest import content_line
+from customer_analytics_tests.conftest import PROFILE_COLUMNS, content_line
 
 APRIL = [date(2022, 4, 1) + timedelta(days=offset) for offset in range(30)]
 DAILY_ASSETS = [raw_log_content, daily_pivot]
@@ -86,21 +86,6 @@ def _materialize_month(project, instance):
         partition_key="2022-04-01",
         selection=[customer_content_stats],
     )
-
-
-# The columns of customer_content_stats, as the design card names them.
-PROFILE_COLUMNS = [
-    "month",
-    "Contract",
-    "Total_Giai_Tri",
-    "Total_Phim_Truyen",
-    "Total_The_Thao",
-    "Total_Thieu_Nhi",
-    "Total_Truyen_Hinh",
-    "Active",
-    "MostWatch",
-    "Taste",
-]
 
 
 def _profiles(project):
