@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 
 from customer_analytics.engines.base import LakeFiles, Query, Source
 from customer_analytics.engines.storage import Location
-from customer_analytics.rules.content import NOT_STRICT_JSON
+from customer_analytics.rules.content import HIT_KEYS, NOT_STRICT_JSON, SOURCE_KEYS
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
-from customer_analytics.rules.sql import literal
+from customer_analytics.rules.sql import literal, literals
 
 UTF8_BOM = b"\xef\xbb\xbf"
 BATCH_ROWS = 256 * 1024
@@ -57,13 +57,22 @@ _SOURCE_SHAPE = (
 )
 # DuckDB's JSON parser has no strict mode: it also takes trailing commas and NaN, which the
 # rules' NOT_STRICT_JSON pattern finds outside strings, and repeated keys, of which it reads the
-# first (rules/content.py: no key repeats in the hit or in its `_source`).
+# first (rules/content.py: no key that is read repeats). Only a line that holds one of those
+# keys twice, as text, is parsed again to count its keys.
+_KEY_TWICE = "|".join(f'"{key}"[\\s\\S]*"{key}"' for key in (*HIT_KEYS, *SOURCE_KEYS))
 
 
-def _keys_unique(json: str) -> str:
-    """No key repeats among the members of a JSON object (true for any other value, NULL and
-    text that is not JSON included: other rules judge those)."""
-    return f"coalesce(try(len(json_keys({json})) = len(list_distinct(json_keys({json})))), true)"
+def _read_keys_unique(json: str, keys: tuple[str, ...]) -> str:
+    """None of `keys` repeats among the members of a JSON object (true for any other value)."""
+    read = f"list_filter(json_keys({json}), key -> key IN ({literals(keys)}))"
+    return f"coalesce(try(len({read}) = len(list_distinct({read}))), true)"
+
+
+_NO_READ_KEY_REPEATED = (
+    f"(NOT regexp_matches(raw_line, {literal(_KEY_TWICE)}) OR "
+    f"({_read_keys_unique('raw_line', HIT_KEYS)} "
+    f"AND {_read_keys_unique('hit._source', SOURCE_KEYS)}))"
+)
 
 
 _DECODE_CONTENT = f"""
@@ -75,8 +84,7 @@ _DECODE_CONTENT = f"""
         FROM lines
     ), fields AS (
         SELECT line_number, raw_line,
-               is_object AND {_keys_unique("raw_line")} AND {_keys_unique("hit._source")}
-                   AS is_object,
+               is_object AND {_NO_READ_KEY_REPEATED} AS is_object,
                hit._id AS _id,
                json_type(hit._source) = 'OBJECT' AS has_source,
                from_json(hit._source, '{_SOURCE_SHAPE}') AS source

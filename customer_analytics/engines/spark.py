@@ -16,9 +16,14 @@ from sqlglot import exp
 from customer_analytics.engines.base import LakeFiles, Query, Source
 from customer_analytics.engines.dialect import render
 from customer_analytics.engines.storage import Location
-from customer_analytics.rules.content import JSON_STRING, NOT_STRICT_OUTSIDE_STRINGS
+from customer_analytics.rules.content import (
+    HIT_KEYS,
+    JSON_STRING,
+    NOT_STRICT_OUTSIDE_STRINGS,
+    SOURCE_KEYS,
+)
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
-from customer_analytics.rules.sql import literal
+from customer_analytics.rules.sql import literal, literals
 
 # What a session needs for the transforms to mean what they mean on DuckDB.
 SESSION_CONFIG = {
@@ -93,8 +98,8 @@ _NUMBERED_LINES = """
 # - Spark's parser stops after the first JSON value and ignores what follows (`{...} {...}`,
 #   `{...}}`, `{...} 5`): the line is one object when its skeleton ends with `}` and the first
 #   bracket that brings the depth back to 0 is the skeleton's last bracket.
-# - No key repeats in the hit or in its `_source`: the parsed object keeps one value per key,
-#   `json_object_keys` lists them all.
+# - No key that is read repeats in the hit or in its `_source`: the parsed object keeps one
+#   value per key, `json_object_keys` lists them all.
 def _without_strings(text: str) -> str:
     """Spark SQL of `text` (a Spark expression) with its JSON strings replaced by `""`."""
     rendered = render(f"regexp_replace(json_text, {literal(JSON_STRING)}, '\"\"', 'g')", "spark")
@@ -114,8 +119,9 @@ _ONE_VALUE = f"""aggregate(
     scan -> scan.closed_at = scan.at - 1)"""
 
 
-def _keys_unique(raw: str, parsed: str) -> str:
-    return f"size(json_object_keys({raw})) = size(map_keys({parsed}))"
+def _read_keys_unique(raw: str, keys: tuple[str, ...]) -> str:
+    read = f"filter(json_object_keys({raw}), key -> key IN ({literals(keys)}))"
+    return f"size({read}) = size(array_distinct({read}))"
 
 
 _WHOLE_OBJECT = " AND ".join(
@@ -123,9 +129,9 @@ _WHOLE_OBJECT = " AND ".join(
         r"endswith(regexp_replace(skeleton, '[ \t\r\n]+$', ''), '}')",
         _ONE_VALUE,
         render(f"NOT regexp_matches(skeleton, {literal(NOT_STRICT_OUTSIDE_STRINGS)})", "spark"),
-        _keys_unique("raw_line", "members"),
+        _read_keys_unique("raw_line", HIT_KEYS),
         "(source_members IS NULL OR "
-        + _keys_unique("get_json_object(raw_line, '$._source')", "source_members")
+        + _read_keys_unique("get_json_object(raw_line, '$._source')", SOURCE_KEYS)
         + ")",
     ]
 )

@@ -37,8 +37,10 @@ INVALID_CONTRACTS = ("", "0", "NULL")
 # of well-formed string tokens and the tokens between them, so this pattern steps over every
 # string token whole (escapes included) and finds a trailing comma or a non-finite literal only
 # outside strings: never inside a value such as "HNH, }" or "NaN]".
-# Nor does a key repeat in the hit or in its `_source`: parsers disagree on which value counts.
-# A repeated key deeper down is left alone, as the values there are not read.
+# Nor does a key that is read repeat, in the hit or in its `_source`: parsers disagree on which
+# value counts. Other keys may repeat, as their values are not read.
+HIT_KEYS = ("_id", "_source")
+SOURCE_KEYS = ("Contract", "Mac", "AppName", "TotalDuration")
 JSON_STRING = r'"(?:[^"\\]|\\.)*"'
 NOT_STRICT_OUTSIDE_STRINGS = r"(?:,\s*[}\]]|[Nn][Aa][Nn]|[Ii][Nn][Ff])"
 NOT_STRICT_JSON = f'^(?:[^"]|{JSON_STRING})*{NOT_STRICT_OUTSIDE_STRINGS}'

@@ -357,7 +357,8 @@ def test_accepted_durations(engine, tmp_path, duration, expected):
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + "}", "malformed_json", id="json-extra-closing-brace"),
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + ',{"_id": "x2"}', "malformed_json", id="json-object-comma-object"),
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + "]", "malformed_json", id="json-extra-closing-bracket"),
-        # A key repeated in the hit or in its _source: parsers differ on which value counts.
+        # A key that is read, repeated in the hit or in its _source: parsers differ on which
+        # value counts.
         pytest.param('{"_id": "x1", "_id": "x9", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"}}', "malformed_json", id="json-repeated-id"),
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "Contract": "C2"}}', "malformed_json", id="json-repeated-contract"),
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"}, "_source": {"Contract": "C3"}}', "malformed_json", id="json-repeated-source"),
@@ -472,9 +473,11 @@ def test_other_lenient_json_is_not_json(engine, tmp_path, line):
         pytest.param('{"_id":"e","_source":{"Contract":"\\\\","TotalDuration":3,"AppName":"VOD"}}', ("\\", "VOD", "Phim Truyen", 3, "e"), id="escaped-backslash"),
         pytest.param('{"_id":"f","_source":{"Contract":"inf","TotalDuration":4,"AppName":"VOD"},"nan":", ]"}', ("inf", "VOD", "Phim Truyen", 4, "f"), id="inf-and-nan-as-key-and-value"),
         pytest.param('{"_id":"g","_source":{"Contract":"C1","TotalDuration":5,"AppName":"VOD","x":[true,false,null]}}', ("C1", "VOD", "Phim Truyen", 5, "g"), id="literals"),
-        # A key repeated deeper down is left alone: nothing there is read.
+        # A key that is not read may repeat, in _source or deeper down.
         pytest.param('{"_id":"h","_source":{"Contract":"C1","TotalDuration":6,"AppName":"VOD","x":{"k":[1],"k":{"z":[2]}}}}', ("C1", "VOD", "Phim Truyen", 6, "h"), id="repeated-key-deeper"),
         pytest.param('{"_id":"i","_source":{"Contract":"C1","TotalDuration":7,"AppName":"VOD","x":"{[}"}}', ("C1", "VOD", "Phim Truyen", 7, "i"), id="brackets-in-string"),
+        pytest.param('{"_id":"j","_index":"a","_index":"b","_source":{"Contract":"C1","TotalDuration":8,"AppName":"VOD","y":1,"y":2}}', ("C1", "VOD", "Phim Truyen", 8, "j"), id="repeated-keys-not-read"),
+        pytest.param('{"_id":"k","_source":{"Contract":"C1","TotalDuration":9,"AppName":"VOD","Note":"\\"Contract\\": 1"}}', ("C1", "VOD", "Phim Truyen", 9, "k"), id="read-key-named-again-in-a-string"),
     ],
 )  # fmt: skip
 def test_json_look_alikes_inside_strings_are_valid(engine, tmp_path, line, expected):
