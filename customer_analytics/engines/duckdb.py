@@ -69,9 +69,9 @@ def _read_keys_unique(json: str, keys: tuple[str, ...]) -> str:
 
 
 _NO_READ_KEY_REPEATED = (
-    f"(NOT regexp_matches(raw_line, {literal(_KEY_TWICE)}) OR "
-    f"({_read_keys_unique('raw_line', HIT_KEYS)} "
-    f"AND {_read_keys_unique('hit._source', SOURCE_KEYS)}))"
+    f"CASE WHEN regexp_matches(raw_line, {literal(_KEY_TWICE)}) "
+    f"THEN {_read_keys_unique('raw_line', HIT_KEYS)} "
+    f"AND {_read_keys_unique('hit._source', SOURCE_KEYS)} ELSE true END"
 )
 
 
