@@ -37,6 +37,14 @@ PIVOT_COLUMNS = [
 PROFILE_COLUMNS = ["month", *PIVOT_COLUMNS[1:], "Active", "MostWatch", "Taste"]
 
 
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """The tags of a single run over the partitions `first` to `last`, as a backfill sets them."""
+    return {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+
+
 def content_line(_id: str, contract: str | None, app: str, duration: object) -> str:
     """One line of the viewing log, as the Elasticsearch export writes it."""
     source = {

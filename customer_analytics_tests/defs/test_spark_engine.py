@@ -11,7 +11,7 @@ import pytest
 
 from customer_analytics.defs.content.assets import daily_pivot, raw_log_content
 from customer_analytics.settings import Settings
-from customer_analytics_tests.conftest import Project, content_line
+from customer_analytics_tests.conftest import Project, content_line, range_tags
 
 DAYS = {
     date(2022, 4, 1): [
@@ -50,10 +50,7 @@ def test_days_through_dagster_on_spark(spark_project, instance):
         [raw_log_content, daily_pivot],
         resources=spark_project.resources(),
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": "2022-04-01",
-            "dagster/asset_partition_range_end": "2022-04-02",
-        },
+        tags=range_tags("2022-04-01", "2022-04-02"),
     )
     assert result.success
     lake = spark_project.lake

@@ -32,7 +32,7 @@ from customer_analytics.rules.schemas import (
     DAILY_PIVOT,
     RAW_LOG_CONTENT,
 )
-from customer_analytics_tests.conftest import content_line
+from customer_analytics_tests.conftest import content_line, range_tags
 from customer_analytics_tests.fixtures.engines import ENGINES
 from customer_analytics_tests.lib.outcomes import assert_fails_with, check, figures
 
@@ -597,10 +597,7 @@ def _materialize_april_days(project, instance) -> dg.ExecuteInProcessResult:
         [raw_log_content, daily_pivot],
         resources=project.resources(),
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": "2022-04-01",
-            "dagster/asset_partition_range_end": "2022-04-30",
-        },
+        tags=range_tags("2022-04-01", "2022-04-30"),
     )
 
 

@@ -26,7 +26,7 @@ from customer_analytics.io_managers.warehouse import EXPORT_CSV, connect_warehou
 from customer_analytics.lib.metadata import stored_table
 from customer_analytics.lib.partitions import content_monthly
 from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
-from customer_analytics_tests.conftest import PROFILE_COLUMNS, content_line
+from customer_analytics_tests.conftest import PROFILE_COLUMNS, content_line, range_tags
 
 APRIL = [date(2022, 4, 1) + timedelta(days=offset) for offset in range(30)]
 DAILY_ASSETS = [raw_log_content, daily_pivot]
@@ -71,10 +71,7 @@ def _materialize_days(project, instance, first: str, last: str):
         DAILY_ASSETS,
         resources=project.resources(),
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
+        tags=range_tags(first, last),
     )
 
 
@@ -300,10 +297,7 @@ def test_a_run_of_several_months_exports_one_csv_per_month(project, instance):
         [monthly_profiles],
         resources=project.resources(),
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": "2022-04-01",
-            "dagster/asset_partition_range_end": "2022-05-01",
-        },
+        tags=range_tags("2022-04-01", "2022-05-01"),
     )
     assert result.success
 
