@@ -44,7 +44,9 @@ def _day(day: date) -> str:
 
 
 def checked_lines(decoded: Source) -> Query:
-    """Every decoded line with the first rule it fails as `reason`, NULL for a valid one."""
+    """Every decoded line with the first rule it fails as `reason`, NULL for a valid one, and
+    the text of the quarantined lines only: a valid line is its columns, and keeping the text of
+    the whole day would double what the engine holds."""
     return Query(
         f"""
         WITH typed AS (
@@ -58,9 +60,14 @@ def checked_lines(decoded: Source) -> Query:
             SELECT *, _id IS NOT NULL AND row_number() OVER (
                        PARTITION BY _id ORDER BY line_number) > 1 AS repeated_id
             FROM typed
+        ), reasoned AS (
+            SELECT *, {first_failing_reason(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
+            FROM ranked
         )
-        SELECT *, {first_failing_reason(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
-        FROM ranked
+        SELECT line_number, is_object, has_source, _id, Contract, Mac, AppName, TotalDuration,
+               category, repeated_id, reason,
+               CASE WHEN reason IS NOT NULL THEN raw_line END AS raw_line
+        FROM reasoned
         """,
         sources={"decoded": decoded},
     )

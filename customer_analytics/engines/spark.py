@@ -25,6 +25,9 @@ from customer_analytics.rules.content import (
 from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.rules.sql import literal, literals
 
+# Raw days are read in splits of this size, so that a day of 275 MB keeps every core busy
+# (Spark's 128 MB would make three splits for two cores).
+SPLIT_BYTES = 32 * 1024 * 1024
 # What a session needs for the transforms to mean what they mean on DuckDB.
 SESSION_CONFIG = {
     "spark.sql.session.timeZone": "UTC",
@@ -35,6 +38,7 @@ SESSION_CONFIG = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.ui.showConsoleProgress": "false",
+    "spark.sql.files.maxPartitionBytes": str(SPLIT_BYTES),
 }
 # Shuffle partitions are sized to the data: one per this many bytes of input, at least one.
 BYTES_PER_SHUFFLE_PARTITION = 128 * 1024 * 1024
@@ -67,20 +71,15 @@ def spark_uri(uri: str) -> str:
 
 
 # Spark has no line numbers: they come from the file's blocks. A line belongs to the block it
-# starts in; blocks are numbered by their offset in the file, and the lines of a block are read
-# in order, so a line's number is the lines of the blocks before it plus its rank in its own.
+# starts in, and a block is read in order by one task, so its lines have consecutive positions
+# (`monotonically_increasing_id`, the same on every read of the file). A line's number is the
+# lines of the blocks before its own (by offset in the file) plus its distance from the first
+# line of its block: the offset of its block, counted once on the driver from a few rows.
 _NUMBERED_LINES = """
-    WITH lines AS (
-        SELECT value, block, file_size, monotonically_increasing_id() AS position FROM {text}
-    ), blocks AS (
-        SELECT block, coalesce(sum(lines) OVER (
-                   ORDER BY block ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-        FROM (SELECT block, count(*) AS lines FROM lines GROUP BY block)
-    ), numbered AS (
-        SELECT before + row_number() OVER (PARTITION BY lines.block ORDER BY position)
-                   AS line_number,
+    WITH numbered AS (
+        SELECT position + {offset_of_block} AS line_number,
                make_valid_utf8(TRIM(TRAILING '\\r' FROM value)) AS line, file_size
-        FROM lines JOIN blocks ON lines.block = blocks.block
+        FROM {{text}}
     )
     SELECT line_number,
            CASE WHEN line_number = 1 THEN regexp_replace(line, '^\\uFEFF', '') ELSE line END
@@ -124,15 +123,28 @@ def _read_keys_unique(raw: str, keys: tuple[str, ...]) -> str:
     return f"size({read}) = size(array_distinct({read}))"
 
 
+def _twice_as_text(key: str) -> str:
+    """The key, quoted, occurs twice in the line: only then can it repeat in the object."""
+    quoted = literal(f'"{key}"')
+    return f"locate({quoted}, raw_line, locate({quoted}, raw_line) + 1) > 0"
+
+
+# Counting keys parses the line again: only the lines that may repeat a key are counted.
+_NO_READ_KEY_REPEATED = (
+    f"CASE WHEN {' OR '.join(map(_twice_as_text, (*HIT_KEYS, *SOURCE_KEYS)))} THEN "
+    + _read_keys_unique("raw_line", HIT_KEYS)
+    + " AND (source_members IS NULL OR "
+    + _read_keys_unique("get_json_object(raw_line, '$._source')", SOURCE_KEYS)
+    + ") ELSE true END"
+)
+
+
 _WHOLE_OBJECT = " AND ".join(
     [
         r"endswith(regexp_replace(skeleton, '[ \t\r\n]+$', ''), '}')",
         _ONE_VALUE,
         render(f"NOT regexp_matches(skeleton, {literal(NOT_STRICT_OUTSIDE_STRINGS)})", "spark"),
-        _read_keys_unique("raw_line", HIT_KEYS),
-        "(source_members IS NULL OR "
-        + _read_keys_unique("get_json_object(raw_line, '$._source')", SOURCE_KEYS)
-        + ")",
+        _NO_READ_KEY_REPEATED,
     ]
 )
 
@@ -233,16 +245,31 @@ class SparkEngine:
 
     def content_lines(self, location: Location, relative: str):
         self._size_shuffles(location.size(relative))
+        column = self._functions.col
         text = (
             self.session.read.option("lineSep", "\n")
             .text(spark_uri(location.describe(relative)))
             .select(
                 "value",
-                self._functions.col("_metadata.file_block_start").alias("block"),
-                self._functions.col("_metadata.file_size").alias("file_size"),
+                column("_metadata.file_block_start").alias("block"),
+                column("_metadata.file_size").alias("file_size"),
+                self._functions.monotonically_increasing_id().alias("position"),
             )
         )
-        numbered = self.session.sql(_NUMBERED_LINES, text=text)
+        blocks = (
+            text.groupBy("block")
+            .agg(self._functions.count("*").alias("lines"), self._functions.min("position"))
+            .orderBy("block")
+            .collect()
+        )
+        offsets, before = [], 0
+        for block, lines, first_position in blocks:
+            offsets.append(f"WHEN {block} THEN {before - first_position + 1}")
+            before += lines
+        offset_of_block = f"CASE block {' '.join(offsets)} END" if offsets else "0"
+        numbered = self.session.sql(
+            _NUMBERED_LINES.format(offset_of_block=offset_of_block), text=text
+        )
         return self.session.sql(_DECODE_CONTENT, numbered=numbered)
 
     def search_rows(self, events: pa.Table):

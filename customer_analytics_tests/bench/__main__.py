@@ -1,207 +1,231 @@
-"""`make bench`: the pipeline on realistic volumes, each step timed in a fresh process, on
-each engine over the same generated files.
+"""`make bench`: the content chain through Dagster's CLI, side by side with its lower bound and
+its peer, on the same generated month; then the search chain and the MySQL load.
 
-    python -m customer_analytics_tests.bench                          # 10 days at 200,000 lines
-    python -m customer_analytics_tests.bench --days 30 --lines-per-day 1600000   # a real month
-    python -m customer_analytics_tests.bench --engines duckdb         # DuckDB only
-    python -m customer_analytics_tests.bench --mysql-url ''           # skip the MySQL load
+    python -m customer_analytics_tests.bench                                  # 30 days x 100,000 lines
+    python -m customer_analytics_tests.bench --lines-per-day 1600000          # the real month
+    python -m customer_analytics_tests.bench --engines duckdb --mysql-url ''  # no Spark, no MySQL
 
-Prints, per step, wall time, throughput and the peak resident memory of the process tree that
-ran it (Spark's JVM included).
+Every step runs as a command of its own and is measured from outside: wall time and the peak
+resident memory of its whole process tree. The table is printed and written as Markdown and
+JSON under data/bench/<days>x<lines>/.
 """
 
 import argparse
-import multiprocessing
-import os
-import threading
-import time
+import json
+import shutil
+import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
+
 from customer_analytics.settings import REPO_ROOT
+from customer_analytics_tests.bench.lower_bound import checksum_sql
+from customer_analytics_tests.bench.measure import run
+from customer_analytics_tests.bench.report import Figure, Report
 
 BENCH_ROOT = REPO_ROOT / "data" / "bench"
+DG = Path(sys.executable).with_name("dg")
+FIRST_DAY = date(2022, 4, 1)
+MONTH_DAYS = 30
+INSTANCE_CONFIG = REPO_ROOT / "infra" / "dagster" / "dagster.local.yaml"
+# The real search log is about 5 MB of Parquet a day, 100,000 searches for the real 1.6 M
+# viewing lines a day, from two months of 14 days (sample_data/search.py SEARCH_DAYS).
+SEARCHES_PER_VIEWING_LINE = 1 / 16
+SEARCH_USERS_PER_SEARCH = 2
+# Below this a day's dirt is too few rows for its shares to hold, and the checks block it.
+MIN_SEARCHES_PER_DAY = 3000
+SEARCH_RANGES = ("2022-06-01...2022-06-14", "2022-07-01...2022-07-14")
 
 
-def _environment(root: Path) -> dict[str, str]:
+class Bench:
+    def __init__(self, root: Path, report: Report) -> None:
+        self.root = root
+        self.report = report
+
+    def step(
+        self,
+        name: str,
+        command: list[str],
+        count: int | Callable[[], int] | None,
+        unit: str,
+        environ: dict[str, str] | None = None,
+    ) -> Figure:
+        """Runs one step. `count` is what it processed, or a function that tells once it has
+        run; None takes the rows of the JSON line the step prints last."""
+        log = self.root / "logs" / (name.replace(" ", "_").replace(":", "") + ".log")
+        measured = run(command, environ or {}, log)
+        result = {}
+        if count is None:
+            result = json.loads(log.read_text().splitlines()[-1])
+            count = result["rows"]
+        elif callable(count):
+            count = count()
+        return self.report.add(
+            Figure(name, measured.seconds, count, unit, measured.peak_bytes / 2**20, result=result)
+        )
+
+
+def _python(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def _dg_launch(assets: str, *span: str) -> list[str]:
+    return [str(DG), "launch", "--assets", assets, *span]
+
+
+def _pipeline_environment(root: Path, engine: str, folder: str) -> dict[str, str]:
+    """A fresh instance, lake and warehouse in `folder`, on the shared landing zone."""
+    home = root / folder / "dagster_home"
+    shutil.rmtree(root / folder, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copy(INSTANCE_CONFIG, home / "dagster.yaml")
     return {
+        "DAGSTER_HOME": str(home),
+        "VIRTUAL_ENV": sys.prefix,  # dg checks that it runs in the project's environment
         "RAW_DATA_URI": str(root / "raw"),
-        "LAKE_URI": str(root / "lake"),
-        "WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
-        "EXPORT_DIR": str(root / "exports"),
+        "LAKE_URI": str(root / folder / "lake"),
+        "WAREHOUSE_URL": f"duckdb:///{root / folder / 'warehouse.duckdb'}",
+        "EXPORT_DIR": str(root / folder / "exports"),
+        "COMPUTE_ENGINE": engine,
+        "KEYWORD_CLASSIFIER": "rules",
     }
 
 
-def _tree_rss_bytes(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, pending = 0, [root]
-    while pending:
-        pid = pending.pop()
-        total += rss.get(pid, 0)
-        pending.extend(children.get(pid, []))
-    return total
+def _warehouse(environ: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(environ["WAREHOUSE_URL"].removeprefix("duckdb:///"), read_only=True)
 
 
-def _in_child(step: Callable[[], int], queue: multiprocessing.Queue) -> None:
-    started = time.perf_counter()
-    rows = step()
-    queue.put((rows, time.perf_counter() - started))
-
-
-def measure(name: str, step: Callable[[], int], unit: str, environ: dict | None = None) -> None:
-    """Runs `step` (which returns how many `unit` it processed) in a fresh process with
-    `environ` added to its environment, sampling the memory of its process tree."""
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    saved = dict(os.environ)
-    os.environ.update(environ or {})
-    child = context.Process(target=_in_child, args=(step, queue))
-    child.start()
-    os.environ.clear()
-    os.environ.update(saved)
-    peak, done = [0], threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.1):
-            peak[0] = max(peak[0], _tree_rss_bytes(child.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    rows, elapsed = queue.get()
-    child.join()
-    done.set()
-    sampler.join()
-    if child.exitcode:
-        raise SystemExit(f"{name} failed")
-    print(
-        f"{name:<44} {elapsed:>8.1f} s  {rows:>13,} {unit:<6} {rows / elapsed:>12,.0f} {unit}/s"
-        f"  peak {peak[0] / 2**20:>7,.0f} MB",
-        flush=True,
+def content_chain(bench: Bench, engine: str, lines: int) -> dict[str, str]:
+    """Steps 2 and 5: the single-run backfill of the month, then its profiles into the
+    warehouse and the CSV, with the CLI, as a user runs them."""
+    environ = _pipeline_environment(bench.root, engine, engine)
+    last = FIRST_DAY + timedelta(days=MONTH_DAYS - 1)
+    bench.step(
+        f"{engine}: backfill of {MONTH_DAYS} days",
+        _dg_launch(
+            "raw_log_content,content_quarantine,daily_pivot",
+            "--partition-range",
+            f"{FIRST_DAY}...{last}",
+        ),
+        MONTH_DAYS * lines,
+        "lines",
+        environ,
     )
 
+    def profiles() -> int:
+        with _warehouse(environ) as warehouse:
+            rows, checksum = warehouse.sql(checksum_sql("customer_content_stats")).fetchone()
+        bench.report.profiles[engine] = {"rows": rows, "checksum": checksum}
+        return rows
 
-def _backfill(first: date, last: date) -> int:
-    """The daily content assets over a range in one run, as a single-run backfill; the lines read."""
-    import dagster as dg
+    bench.step(
+        f"{engine}: customer_content_stats",
+        _dg_launch("customer_content_stats", "--partition", FIRST_DAY.isoformat()),
+        profiles,
+        "rows",
+        environ,
+    )
+    return environ
 
-    from customer_analytics.definitions import defs
 
-    definitions = defs()
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [
-                definitions.get_assets_def(dg.AssetKey(a))
-                for a in ("raw_log_content", "daily_pivot")
-            ],
-            instance=instance,
-            resources=definitions.resources,
-            tags={
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
-            },
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+def search_chain(bench: Bench, searches_per_day: int) -> None:
+    """Step 6: two months of the search log, then their keywords and profiles."""
+    environ = _pipeline_environment(bench.root, "duckdb", "search")
+    for span in SEARCH_RANGES:
+        bench.step(
+            f"search: raw days {span}",
+            _dg_launch("raw_log_search,search_quarantine", "--partition-range", span),
+            14 * searches_per_day,
+            "rows",
+            environ,
         )
-    return result.asset_materializations_for_node("raw_log_content")[0].metadata["input_rows"].value
+    for month in ("2022-06-01", "2022-07-01"):
 
+        def profiles(month: str = month) -> int:
+            with _warehouse(environ) as warehouse:
+                return warehouse.execute(
+                    "SELECT count(*) FROM customer_search_stats WHERE month = ?", [month]
+                ).fetchone()[0]
 
-def _monthly_profiles(first: date, last: date) -> int:
-    """customer_content_stats on the days there are (the asset itself wants a whole month),
-    on the configured engine."""
-    from customer_analytics.definitions import compute_engine
-    from customer_analytics.engines import content
-    from customer_analytics.engines.base import LakeFiles
-    from customer_analytics.engines.storage import Location
-    from customer_analytics.io_managers.warehouse import PartitionWindow, connect_warehouse
-    from customer_analytics.lib.partitions import next_month
-    from customer_analytics.settings import Settings
-
-    settings = Settings.from_env()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    pivots = LakeFiles(
-        Location(settings.lake_uri), tuple(f"daily_pivot/{day}.parquet" for day in days)
-    )
-    with compute_engine(settings).open() as engine:
-        stats = engine.fetch(content.customer_content_stats(pivots))
-    connect_warehouse(settings.warehouse_url).replace(
-        "customer_content_stats", stats, PartitionWindow("month", first, next_month(first))
-    )
-    return stats.num_rows
+        bench.step(
+            f"search: monthly tables {month[:7]}",
+            _dg_launch(
+                "monthly_top_keyword,keyword_category,customer_search_stats", "--partition", month
+            ),
+            profiles,
+            "rows",
+            environ,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=10)
-    parser.add_argument("--lines-per-day", type=int, default=200_000)
+    parser.add_argument("--lines-per-day", type=int, default=100_000)
     parser.add_argument("--engines", default="duckdb,spark", help="comma-separated")
     parser.add_argument(
         "--mysql-url",
         default="mysql+pymysql://root@127.0.0.1:3306/test",
-        help="database for the MySQL load figures (tables of its own, dropped after)",
+        help="database for the MySQL load (a table of its own, dropped after); '' skips it",
     )
-    parser.add_argument("--mysql-rows", type=int, default=1_000_000)
+    parser.add_argument("--root", type=Path, help="default data/bench/<days>x<lines>")
     args = parser.parse_args(argv)
+    lines = args.lines_per_day
+    root = args.root or BENCH_ROOT / f"{MONTH_DAYS}x{lines}"
+    searches = max(MIN_SEARCHES_PER_DAY, round(lines * SEARCHES_PER_VIEWING_LINE))
+    report = Report(root, sys.argv[1:] if argv is None else argv)
+    bench = Bench(root, report)
+    print(f"bench: {MONTH_DAYS} days x {lines:,} lines under {root}", flush=True)
 
-    root = BENCH_ROOT / f"{args.days}x{args.lines_per_day}"
-    os.environ.update(_environment(root))
-    first = date(2022, 4, 1)
-    last = first + timedelta(days=args.days - 1)
-    two_days = first + timedelta(1)
-    print(f"bench: {args.days} day(s) x {args.lines_per_day:,} lines under {root}", flush=True)
-
-    def generate() -> int:
-        from customer_analytics.sample_data import generate as write_sample
-
-        summary = write_sample(
-            root / "raw",
-            content_days=args.days,
-            lines_per_day=args.lines_per_day,
-            search=False,
-            verbose=False,
-        )
-        return summary.content_lines
-
-    if not (root / "raw" / "log_content" / f"{last:%Y%m%d}.json").exists():
-        measure("generate sample (not the pipeline)", generate, "lines")
-    for engine in args.engines.split(","):
-        # A single-run backfill holds one day at a time: its peak memory should not grow with it.
-        on = {"COMPUTE_ENGINE": engine}
-        measure(
-            f"{engine}: backfill of 2 days (raw + pivot)",
-            lambda: _backfill(first, two_days),
+    raw = root / "raw"
+    day_files = [
+        str(raw / "log_content" / f"{FIRST_DAY + timedelta(n):%Y%m%d}.json")
+        for n in range(MONTH_DAYS)
+    ]
+    if not Path(day_files[-1]).exists() or not (raw / "log_search").exists():
+        bench.step(
+            "generate the sample logs",
+            _python(
+                "customer_analytics.sample_data",
+                *("--out", str(raw), "--content-days", str(MONTH_DAYS)),
+                *("--lines-per-day", str(lines), "--searches-per-day", str(searches)),
+                *("--search-users", str(searches * SEARCH_USERS_PER_SEARCH), "--quiet"),
+            ),
+            MONTH_DAYS * lines,
             "lines",
-            on,
-        )
-        measure(
-            f"{engine}: backfill of {args.days} days (raw + pivot)",
-            lambda: _backfill(first, last),
-            "lines",
-            on,
-        )
-        measure(
-            f"{engine}: customer_content_stats + warehouse",
-            lambda: _monthly_profiles(first, last),
-            "rows",
-            on,
-        )
+        ).timed = False
+    engines = args.engines.split(",")
+    environ = {}
+    for engine in engines:
+        environ[engine] = content_chain(bench, engine, lines)
+    bound = bench.step(
+        "lower bound: one bare DuckDB query",
+        _python("customer_analytics_tests.bench.lower_bound", *day_files),
+        None,
+        "rows",
+    )
+    report.profiles["lower bound"] = bound.result
+    bench.step(
+        "peer: the original PySpark job",
+        _python("customer_analytics_tests.bench.spark_peer", str(root / "peer"), *day_files),
+        None,
+        "rows",
+    )
+    search_chain(bench, searches)
     if args.mysql_url:
-        from customer_analytics_tests.bench.warehouse_load import measure_mysql_load
-
-        print(f"MySQL load of {args.mysql_rows:,} customer_content_stats rows:", flush=True)
-        for label, rows_per_second in measure_mysql_load(args.mysql_url, args.mysql_rows):
-            print(f"  {label:<48} {rows_per_second:>10,.0f} rows/s", flush=True)
+        loaded = bench.step(
+            "MySQL: the month's profiles through the warehouse",
+            _python(
+                "customer_analytics_tests.bench.warehouse_load",
+                args.mysql_url,
+                environ[engines[0]]["WAREHOUSE_URL"],
+            ),
+            None,
+            "rows",
+        )
+        report.mysql = loaded.result
+    report.write()
 
 
 if __name__ == "__main__":
