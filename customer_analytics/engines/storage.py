@@ -7,9 +7,10 @@ configuration alone. Keys come from the AWS credential chain.
 
 import contextlib
 import re
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -75,6 +76,10 @@ class Location:
     def path(self, relative: str) -> str:
         return f"{self.root}/{relative}"
 
+    @property
+    def is_local(self) -> bool:
+        return not self.uri.startswith("s3://")
+
     def describe(self, relative: str) -> str:
         """The full URI of a file, for messages."""
         return f"{self.uri.rstrip('/')}/{relative}"
@@ -126,20 +131,41 @@ class Location:
         mid-write leaves its staging file behind: the next write into the folder removes
         those that nobody has written to for `STALE_STAGING_SECONDS`.
         """
+        if not self.is_local:
+            with self.filesystem.open_output_stream(self.path(relative)) as sink:
+                write_to(sink)
+            return
+        with (
+            self._local_staging(relative) as staging,
+            self.filesystem.open_output_stream(staging) as sink,
+        ):
+            write_to(sink)
+
+    def write_file(self, relative: str, write_to_path: Callable[[str], None]) -> None:
+        """`write` for a writer that wants a local path of its own (DuckDB's COPY): in S3 the
+        file is written locally first, then uploaded."""
+        if self.is_local:
+            with self._local_staging(relative) as staging:
+                write_to_path(staging)
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            local = f"{folder}/file"
+            write_to_path(local)
+            with pafs.LocalFileSystem().open_input_stream(local) as source:
+                self.write(relative, lambda sink: sink.upload(source))
+
+    @contextlib.contextmanager
+    def _local_staging(self, relative: str) -> Iterator[str]:
         fs, target = self.filesystem, self.path(relative)
         folder, name = target.rsplit("/", 1)
         fs.create_dir(folder, recursive=True)
-        local = isinstance(fs, pafs.LocalFileSystem)
-        if local:
-            _remove_stale_staging(fs, folder)
-        staging = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp" if local else target
+        _remove_stale_staging(fs, folder)
+        staging = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
         try:
-            with fs.open_output_stream(staging) as sink:
-                write_to(sink)
-            if local:
-                fs.move(staging, target)
+            yield staging
+            fs.move(staging, target)
         finally:
-            if local and fs.get_file_info(staging).type != pafs.FileType.NotFound:
+            if fs.get_file_info(staging).type != pafs.FileType.NotFound:
                 fs.delete_file(staging)
 
     def move(self, source: str, target: str) -> None:
