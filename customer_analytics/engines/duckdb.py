@@ -21,6 +21,19 @@ from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.rules.sql import literal, literals
 
 UTF8_BOM = b"\xef\xbb\xbf"
+NEWLINE_CHUNK_BYTES = 1 << 20
+
+
+def _newlines(buffer: np.ndarray) -> np.ndarray:
+    """Offsets of the line feeds, a megabyte at a time: a mask of the whole day would be a
+    fresh 300 MB array to fault in for every file, several times slower than the search."""
+    return np.concatenate(
+        [
+            np.flatnonzero(buffer[at : at + NEWLINE_CHUNK_BYTES] == ord("\n")) + at
+            for at in range(0, len(buffer), NEWLINE_CHUNK_BYTES)
+        ]
+        or [np.empty(0, np.int64)]
+    )
 
 
 def split_lines(data: bytes) -> pa.Table:
@@ -31,8 +44,7 @@ def split_lines(data: bytes) -> pa.Table:
     failing the day; such a line then fails validation on its own.
     """
     start = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
-    buffer = np.frombuffer(data, np.uint8)
-    ends = np.flatnonzero(buffer == ord("\n")) + 1
+    ends = _newlines(np.frombuffer(data, np.uint8)) + 1
     if len(data) > start and data[-1:] != b"\n":
         ends = np.append(ends, len(data))
     offsets = np.concatenate([[start], ends]).astype(np.int64)
