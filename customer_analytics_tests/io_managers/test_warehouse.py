@@ -181,13 +181,12 @@ def test_mysql_tables_get_types_keys_indexes_and_a_binary_collation(mysql_url):
         "`Total_Truyen_Hinh` bigint(20) NOT NULL",
         "`MostWatch` varchar(255) DEFAULT NULL",
         "PRIMARY KEY (`month`,`Contract`)",
-        "KEY `ix_MostWatch` (`MostWatch`)",
-        "KEY `ix_Taste` (`Taste`)",
         "ENGINE=InnoDB",
         "COLLATE=utf8mb4_bin",
     ):
         assert expected in ddl
     assert "ix_month" not in ddl  # month leads the primary key already
+    assert "KEY `ix_" not in ddl  # MostWatch and Taste have a few values each: no index
 
 
 def test_a_relative_duckdb_url_resolves_against_the_repository_root():
