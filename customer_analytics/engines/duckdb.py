@@ -36,23 +36,24 @@ def _newlines(buffer: np.ndarray) -> np.ndarray:
     )
 
 
-def split_lines(data: bytes) -> pa.Table:
+def split_lines(data: bytes | pa.Buffer) -> pa.Table:
     """The physical lines of a newline-delimited file, numbered from 1, line endings removed.
 
     The lines are cut out of the file's own buffer (no copy per line). A UTF-8 byte-order mark
     that starts the file is not part of line 1. Bytes that are not UTF-8 are replaced rather than
     failing the day; such a line then fails validation on its own.
     """
-    start = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
-    ends = _newlines(np.frombuffer(data, np.uint8)) + 1
-    if len(data) > start and data[-1:] != b"\n":
-        ends = np.append(ends, len(data))
+    buffer = pa.py_buffer(data)
+    start = len(UTF8_BOM) if buffer[: len(UTF8_BOM)].to_pybytes() == UTF8_BOM else 0
+    ends = _newlines(np.frombuffer(buffer, np.uint8)) + 1
+    if buffer.size > start and buffer[buffer.size - 1 :].to_pybytes() != b"\n":
+        ends = np.append(ends, buffer.size)
     offsets = np.concatenate([[start], ends]).astype(np.int64)
-    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), buffer)
     try:
         lines.validate(full=True)
     except pa.ArrowInvalid:
-        return split_lines(data.decode("utf-8", errors="replace").encode())
+        return split_lines(buffer.to_pybytes().decode("utf-8", errors="replace").encode())
     return pa.table(
         {
             "line_number": np.arange(1, len(ends) + 1, dtype=np.int64),
@@ -139,7 +140,8 @@ class DuckDBEngine:
         self.connection.close()
 
     def content_lines(self, location: Location, relative: str) -> Query:
-        return Query(_DECODE_CONTENT, sources={"lines": split_lines(location.read_bytes(relative))})
+        lines = split_lines(location.read_buffer(relative))
+        return Query(_DECODE_CONTENT, sources={"lines": lines})
 
     def search_rows(self, events: pa.Table) -> Query:
         return Query(_SEARCH_RECORD, sources={"conformed": events})

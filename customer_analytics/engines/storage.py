@@ -90,9 +90,12 @@ class Location:
     def size(self, relative: str) -> int:
         return self.filesystem.get_file_info(self.path(relative)).size
 
-    def read_bytes(self, relative: str) -> bytes:
+    def read_buffer(self, relative: str) -> pa.Buffer:
+        """A whole file: memory-mapped locally (no copy), read in full from S3."""
+        if self.is_local:
+            return pa.memory_map(self.path(relative)).read_buffer()
         with self.filesystem.open_input_stream(self.path(relative)) as stream:
-            return stream.read()
+            return stream.read_buffer()
 
     def list_files(self, relative: str, suffix: str) -> list[str]:
         """The files directly in a folder whose names end with `suffix`, sorted by name, as
