@@ -63,6 +63,8 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The pipeline beside its lower bound and its peer on a generated month (README, Performance);
+# `$(BIN)/python -m customer_analytics_tests.bench --lines-per-day 1600000` is the real month.
 bench: install
 	$(BIN)/python -m customer_analytics_tests.bench
 
