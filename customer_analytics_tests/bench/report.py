@@ -90,6 +90,12 @@ class Report:
             if engine != "lower bound" and bound
         }
 
+    def _engines_agree(self) -> list[str]:
+        if not {"duckdb", "spark"} <= set(self.profiles):
+            return []
+        same = self.profiles["duckdb"] == self.profiles["spark"]
+        return [f"- profile tables of the two engines are identical: {'yes' if same else 'NO'}"]
+
     def markdown(self) -> str:
         rows = [
             "| step | wall time | count | rate | peak memory |",
@@ -109,6 +115,7 @@ class Report:
                 f"{'yes' if same else 'NO'} ({self.profiles[engine]['rows']:,} rows)"
                 for engine, same in self.same_profiles().items()
             ),
+            *self._engines_agree(),
             *(
                 f"- MySQL, {name.removesuffix('_rows_per_second').replace('_', ' ')}: "
                 f"{value:,} rows/s"

@@ -33,7 +33,9 @@ def test_the_bench_runs_every_step_and_agrees_with_its_lower_bound(tmp_path, emp
     ]
     assert steps["duckdb: backfill of 30 days"]["count"] == 30 * LINES_PER_DAY
     assert all(figure["peak_mb"] > 0 for figure in report["figures"])
-    # The same table row for row: the checksums of the pipeline and of the bound agree.
+    # The same table row for row: the checksums of the pipeline and of the bound agree. (At the
+    # real volume they do not quite: DuckDB's read_json, skipping a truncated line, also skips
+    # the line after it; no truncated line is followed by a valid one at this scale.)
     profiles = report["profiles"]
     assert profiles["duckdb"] == profiles["lower bound"]
     assert report["same_profiles"] == {"duckdb": True}
