@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         default="mysql+pymysql://root@127.0.0.1:3306/test",
         help="database for the MySQL load (a table of its own, dropped after); '' skips it",
     )
-    parser.add_argument("--root", type=Path, help="default data/bench/<days>x<lines>")
+    parser.add_argument("--root", type=Path, help="default data/bench/30x<lines>")
     args = parser.parse_args(argv)
     lines = args.lines_per_day
     root = args.root or BENCH_ROOT / f"{MONTH_DAYS}x{lines}"
