@@ -698,7 +698,7 @@ def test_a_mostly_rejected_day_is_not_stored_and_the_month_keeps_its_profiles(pr
         lake.partition_file(asset, "2022-04-02")
         for asset in ("raw_log_content", "content_quarantine", "daily_pivot")
     ]
-    before = [project.lake.read_bytes(path) for path in day_files]
+    before = [project.lake.read_buffer(path).to_pybytes() for path in day_files]
 
     # The 2nd again, broken: 30 lines, of which 10 truncated (malformed_json), 10 of contract
     # "0" (invalid_contract) and 10 valid lines of C9, 500 s of VOD each. Were they stored, C9
@@ -734,7 +734,7 @@ def test_a_mostly_rejected_day_is_not_stored_and_the_month_keeps_its_profiles(pr
     # Neither the valid rows nor the quarantine of the 2nd were written, nor its pivot.
     assert result.asset_materializations_for_node("raw_log_content") == []
     assert result.is_node_untouched("daily_pivot")
-    assert [project.lake.read_bytes(path) for path in day_files] == before
+    assert [project.lake.read_buffer(path).to_pybytes() for path in day_files] == before
     # Still the one FILL line of the 2nd, and no quarantined line.
     assert lake.row_count("raw_log_content", "2022-04-02") == 1
     assert lake.row_count("content_quarantine", "2022-04-02") == 0

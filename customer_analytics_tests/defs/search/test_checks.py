@@ -483,7 +483,7 @@ def test_a_mostly_rejected_day_is_not_stored_and_the_month_keeps_its_stats(proje
         lake.partition_file(asset, "2022-06-02")
         for asset in ("raw_log_search", "search_quarantine")
     ]
-    before = [project.lake.read_bytes(path) for path in day_files]
+    before = [project.lake.read_buffer(path).to_pybytes() for path in day_files]
 
     # The 2nd again, broken: 8 of its 10 rows have an empty user_id (invalid_user_id). Were the
     # other two stored, 777's top keyword of June would be doraemon (2 searches to bolero's 1).
@@ -507,7 +507,7 @@ def test_a_mostly_rejected_day_is_not_stored_and_the_month_keeps_its_stats(proje
     assert rejected["limit"].value == 0.25
     assert result.asset_materializations_for_node("raw_log_search") == []
     # Neither the valid rows nor the quarantine of the 2nd were written.
-    assert [project.lake.read_bytes(path) for path in day_files] == before
+    assert [project.lake.read_buffer(path).to_pybytes() for path in day_files] == before
     assert lake.row_count("raw_log_search", "2022-06-02") == 2
     assert lake.row_count("search_quarantine", "2022-06-02") == 0
 
