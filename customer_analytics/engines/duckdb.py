@@ -170,19 +170,12 @@ class DuckDBEngine:
     @contextmanager
     def _bound_view(self, name: str, source: Source) -> Iterator[None]:
         if isinstance(source, Query):
-            with self._relation(source) as relation:
-                relation.create_view(name)
-                try:
-                    yield
-                finally:
-                    self.connection.execute(f'DROP VIEW IF EXISTS "{name}"')
+            with self._relation(source) as relation, self._view_of(relation, name):
+                yield
             return
         if isinstance(source, LakeFiles) and source.location.is_local and source.relatives:
-            self.connection.execute(f'CREATE TEMP VIEW "{name}" AS {self._parquet_scan(source)}')
-            try:
+            with self._view_of(self.connection.sql(self._parquet_scan(source)), name):
                 yield
-            finally:
-                self.connection.execute(f'DROP VIEW IF EXISTS "{name}"')
             return
         if isinstance(source, LakeFiles):
             source = source.dataset()
@@ -191,6 +184,14 @@ class DuckDBEngine:
             yield
         finally:
             self.connection.unregister(name)
+
+    @contextmanager
+    def _view_of(self, relation: duckdb.DuckDBPyRelation, name: str) -> Iterator[None]:
+        relation.create_view(name)
+        try:
+            yield
+        finally:
+            self.connection.execute(f'DROP VIEW IF EXISTS "{name}"')
 
     def _parquet_scan(self, files: LakeFiles) -> str:
         """DuckDB's own Parquet reader over local files, several times faster than the same
@@ -223,15 +224,11 @@ class DuckDBEngine:
         """DuckDB's own COPY: the result streams to Parquet, encoded on every core."""
 
         def copy(path: str) -> None:
-            with self._relation(query) as relation:
-                relation.create_view("_written")
-                try:
-                    self.connection.execute(
-                        f"COPY (SELECT {self._typed_columns(query.schema)} FROM _written) "
-                        f"TO {literal(path)} (FORMAT parquet, COMPRESSION snappy)"
-                    )
-                finally:
-                    self.connection.execute("DROP VIEW IF EXISTS _written")
+            with self._relation(query) as relation, self._view_of(relation, "_written"):
+                self.connection.execute(
+                    f"COPY (SELECT {self._typed_columns(query.schema)} FROM _written) "
+                    f"TO {literal(path)} (FORMAT parquet, COMPRESSION snappy)"
+                )
 
         location.write_file(relative, copy)
 
