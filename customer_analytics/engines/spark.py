@@ -154,32 +154,80 @@ def _braces_doubled(sql: str) -> str:
     return sql.replace("{", "{{").replace("}", "}}")
 
 
+def _spark_string(text: str) -> str:
+    """A Spark SQL string literal of `text`: Spark reads backslash escapes in literals."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# Nearly every line is plain: its text matches PLAIN_LINE, a grammar of strict JSON narrowed to
+# one object whose values are strings without escapes, integers, null, or objects of those.
+# Such a line is strict JSON and nothing after it, so Spark's JSON reader, typed, reads it alone.
+# The pattern is linear: each token is taken whole (possessive) and never tried again. A plain
+# line repeats no read key when the read keys occur as text as many times as the reader found
+# them (a string cannot hold a quote, so each occurrence is a key or a whole string value).
+# Every other line takes the exact decode.
+_BLANK = r"[ \t]*+"
+_STRING = r'"[^"\\\x00-\x1F]*+"'
+_SCALAR = rf"(?:{_STRING}|-?(?:0|[1-9][0-9]*+)|null)"
+
+
+def _object_of(value: str) -> str:
+    member = rf"{_STRING}{_BLANK}:{_BLANK}{value}{_BLANK}"
+    return rf"\{{{_BLANK}(?:{member}(?:,{_BLANK}{member})*+)?\}}"
+
+
+_PLAIN_LINE = rf"^{_BLANK}{_object_of(rf'(?:{_SCALAR}|{_object_of(_SCALAR)})')}{_BLANK}$"
+_READ_MEMBERS = ", ".join(f"{key}: STRING" for key in SOURCE_KEYS)
+_TYPED = f"from_json(raw_line, {literal(f'_id STRING, _source STRUCT<{_READ_MEMBERS}>')})"
+_READ_KEY_TEXT = '"(?:' + "|".join((*HIT_KEYS, *SOURCE_KEYS)) + ')"'
+_READ_KEYS_FOUND = " + ".join(
+    f"CAST(typed.{path} IS NOT NULL AS INT)"
+    for path in ("_id", "_source", *(f"_source.{key}" for key in SOURCE_KEYS))
+)
+_PLAIN = (
+    f"typed IS NOT NULL "
+    f"AND regexp_count(raw_line, {_spark_string(_READ_KEY_TEXT)}) = {_READ_KEYS_FOUND}"
+)
+
+# The exact decode, for the lines that are not plain: JSON parsed to a variant, and the rules'
+# strictness checked on the line's skeleton. TotalDuration's text is all that the duration rule
+# reads of a plain line: only an integer or a string can read as digits there, so its kind is
+# 'string'.
 _DECODE_CONTENT = f"""
-    WITH parsed AS (
-        SELECT line_number, raw_line, try_parse_json(raw_line) AS hit,
-               {_braces_doubled(_without_strings("raw_line"))} AS skeleton
+    WITH typed_lines AS (
+        SELECT line_number, raw_line,
+               IF(raw_line RLIKE {_braces_doubled(_spark_string(_PLAIN_LINE))},
+                  {_braces_doubled(_TYPED)}, NULL) AS typed
         FROM {{numbered}}
+    ), sorted AS (
+        SELECT line_number, raw_line, typed, {_braces_doubled(_PLAIN)} AS plain FROM typed_lines
+    ), parsed AS (
+        SELECT *, CASE WHEN NOT plain THEN try_parse_json(raw_line) END AS hit,
+               CASE WHEN NOT plain THEN {_braces_doubled(_without_strings("raw_line"))} END
+                   AS skeleton
+        FROM sorted
     ), objects AS (
         SELECT *, try_variant_get(hit, '$', 'map<string, variant>') AS members,
-               try_variant_get(hit, '$._source', 'map<string, variant>') AS source_members
-        FROM parsed
-    ), fields AS (
-        SELECT line_number, raw_line,
-               members IS NOT NULL AND {_braces_doubled(_WHOLE_OBJECT)} AS is_object,
-               try_variant_get(hit, '$._id', 'string') AS _id,
-               source_members IS NOT NULL AS has_source,
-               try_variant_get(hit, '$._source.Contract', 'string') AS Contract,
-               try_variant_get(hit, '$._source.Mac', 'string') AS Mac,
-               try_variant_get(hit, '$._source.AppName', 'string') AS AppName,
+               try_variant_get(hit, '$._source', 'map<string, variant>') AS source_members,
                variant_get(hit, '$._source.TotalDuration') AS duration
-        FROM objects
+        FROM parsed
     )
-    SELECT line_number, raw_line, is_object, has_source, _id, Contract, Mac, AppName,
-           CASE schema_of_variant(duration)
-               WHEN 'BIGINT' THEN 'integer' WHEN 'STRING' THEN 'string'
-           END AS duration_kind,
-           try_variant_get(duration, '$', 'string') AS duration_text
-    FROM fields
+    SELECT line_number, raw_line,
+           plain OR (members IS NOT NULL AND {_braces_doubled(_WHOLE_OBJECT)}) AS is_object,
+           IF(plain, typed._source IS NOT NULL, source_members IS NOT NULL) AS has_source,
+           IF(plain, typed._id, try_variant_get(hit, '$._id', 'string')) AS _id,
+           IF(plain, typed._source.Contract, try_variant_get(hit, '$._source.Contract', 'string'))
+               AS Contract,
+           IF(plain, typed._source.Mac, try_variant_get(hit, '$._source.Mac', 'string')) AS Mac,
+           IF(plain, typed._source.AppName, try_variant_get(hit, '$._source.AppName', 'string'))
+               AS AppName,
+           IF(plain, IF(typed._source.TotalDuration IS NOT NULL, 'string', NULL),
+              CASE schema_of_variant(duration)
+                  WHEN 'BIGINT' THEN 'integer' WHEN 'STRING' THEN 'string'
+              END) AS duration_kind,
+           IF(plain, typed._source.TotalDuration, try_variant_get(duration, '$', 'string'))
+               AS duration_text
+    FROM objects
 """
 _RECORD = ", ".join(f"{literal(column)}, {column}" for column in LOG_SEARCH_FILE.names)
 _SEARCH_RECORD = (
