@@ -357,6 +357,8 @@ def test_accepted_durations(engine, tmp_path, duration, expected):
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + "}", "malformed_json", id="json-extra-closing-brace"),
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + ',{"_id": "x2"}', "malformed_json", id="json-object-comma-object"),
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"') + "]", "malformed_json", id="json-extra-closing-bracket"),
+        pytest.param('{"_id": "x1", "n": "{"} "}', "malformed_json", id="json-object-then-quoted-brace"),
+        pytest.param(_line('"Contract": "C1", "TotalDuration": 010, "AppName": "VOD"'), "malformed_json", id="json-leading-zero"),
         # A key that is read, repeated in the hit or in its _source: parsers differ on which
         # value counts.
         pytest.param('{"_id": "x1", "_id": "x9", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"}}', "malformed_json", id="json-repeated-id"),
@@ -478,6 +480,7 @@ def test_other_lenient_json_is_not_json(engine, tmp_path, line):
         pytest.param('{"_id":"i","_source":{"Contract":"C1","TotalDuration":7,"AppName":"VOD","x":"{[}"}}', ("C1", "VOD", "Phim Truyen", 7, "i"), id="brackets-in-string"),
         pytest.param('{"_id":"j","_index":"a","_index":"b","_source":{"Contract":"C1","TotalDuration":8,"AppName":"VOD","y":1,"y":2}}', ("C1", "VOD", "Phim Truyen", 8, "j"), id="repeated-keys-not-read"),
         pytest.param('{"_id":"k","_source":{"Contract":"C1","TotalDuration":9,"AppName":"VOD","Note":"\\"Contract\\": 1"}}', ("C1", "VOD", "Phim Truyen", 9, "k"), id="read-key-named-again-in-a-string"),
+        pytest.param('{"_id":"l","_source":{"Contract":"Mac","Mac":"AppName","TotalDuration":10,"AppName":"VOD"}}', ("Mac", "VOD", "Phim Truyen", 10, "l"), id="read-keys-as-values"),
     ],
 )  # fmt: skip
 def test_json_look_alikes_inside_strings_are_valid(engine, tmp_path, line, expected):
