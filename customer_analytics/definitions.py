@@ -11,7 +11,7 @@ from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
 from customer_analytics.lib.alerts import AlertWebhook
 from customer_analytics.lib.engine import ComputeEngine
-from customer_analytics.lib.landing import CsvExports, Lake, LandingZone
+from customer_analytics.lib.landing import CsvExports, Lake, LandingZone, Reports
 from customer_analytics.settings import Settings
 
 
@@ -42,6 +42,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "lake": lake,
         "engine": compute_engine(settings),
         "exports": exports,
+        "reports": Reports(uri=settings.report_dir, s3=s3),
         "warehouse": warehouse,
         "lake_io_manager": ParquetIOManager(lake=lake),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse, exports=exports),

@@ -22,6 +22,7 @@ DEFAULTS = {
     "LAKE_URI": "data/lake",
     "WAREHOUSE_URL": "duckdb:///data/warehouse.duckdb",
     "EXPORT_DIR": "data/exports",
+    "REPORT_DIR": "data/reports",
     "COMPUTE_ENGINE": "duckdb",
     "KEYWORD_CLASSIFIER": "rules",
     "OPENAI_MODEL": "gpt-4o-mini",
@@ -115,6 +116,7 @@ class Settings:
     warehouse_url: str
     warehouse_url_from_env: bool
     export_dir: str
+    report_dir: str
     compute_engine: str
     keyword_classifier: str
     openai_base_url: str | None
@@ -169,6 +171,7 @@ class Settings:
             warehouse_url=resolve_warehouse_url(value("WAREHOUSE_URL")),
             warehouse_url_from_env=bool(env.get("WAREHOUSE_URL")),
             export_dir=resolve_uri(value("EXPORT_DIR")),
+            report_dir=resolve_uri(value("REPORT_DIR")),
             compute_engine=choice("COMPUTE_ENGINE", COMPUTE_ENGINES),
             keyword_classifier=classifier,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,

@@ -104,7 +104,7 @@ class Project:
 @pytest.fixture(params=["embedded", "production"])
 def project(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     """Runs the test once on local files + DuckDB and once on S3 + MariaDB."""
-    env = {"EXPORT_DIR": str(tmp_path / "exports")}
+    env = {"EXPORT_DIR": str(tmp_path / "exports"), "REPORT_DIR": str(tmp_path / "reports")}
     if request.param == "embedded":
         env |= {
             "RAW_DATA_URI": str(tmp_path / "raw"),

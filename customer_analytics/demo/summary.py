@@ -59,6 +59,7 @@ Where to look next:
   warehouse    {warehouse_url}
   lake         {settings.lake_uri}
   CSV export   {settings.export_dir}/customer_content_stats/{CONTENT_MONTH}.csv
+  analytics    {settings.report_dir}/{CONTENT_MONTH:%Y-%m}/index.html
   step logs    {home}/logs/demo/ (every run's full log is in the instance too)
   the UI       make dev, then {settings.dagster_ui_url} (asset graph, partitions, run logs)
 """

@@ -76,8 +76,9 @@ default):
   DATE - DATE (a number, an interval), `COLLATE`, `GLOB`, `E'...'` strings, lambdas, `MAP {...}`
   (which sqlglot writes as invalid Spark SQL), `to_json` (Spark drops NULL fields), the JSON
   functions, `list()`/`array_agg` (Spark's `collect_list` drops NULLs), `list_contains` (NULL
-  when the list holds a NULL in Spark), `bit_count`, `weekday`, and every function not listed
-  here.
+  when the list holds a NULL in Spark), `corr` (NaN for a constant column in DuckDB, NULL in
+  Spark: `covar_samp` over the `stddev_samp` is NULL in both), `bit_count`, `weekday`, and every
+  function not listed here.
 
 Same in both without help: string comparison (both compare code points, byte-wise UTF-8),
 `length` (code points), `trim` (only U+0020 without characters), `concat_ws`/`greatest`
@@ -127,6 +128,11 @@ SAME_IN_BOTH: dict[type[exp.Func], str] = {
     exp.Min: "min ignores NULLs; strings by code point in both.",
     exp.Max: "max ignores NULLs; strings by code point in both.",
     exp.Avg: "avg ignores NULLs; DOUBLE for integers in both.",
+    exp.StddevSamp: "stddev_samp ignores NULLs; NULL for fewer than two values in both.",
+    exp.CovarSamp: "covar_samp over the pairs without a NULL; NULL for fewer than two in both.",
+    exp.StddevPop: "stddev_pop ignores NULLs; 0 for one value, NULL for none in both.",
+    exp.Ln: "ln of a positive number in both; at 0 or below DuckDB raises where Spark gives NULL, "
+    "so no answer differs silently.",
     exp.RowNumber: "row_number() over a window in both.",
     exp.Rank: "rank() over a window in both.",
     exp.DenseRank: "dense_rank() over a window in both.",
@@ -161,6 +167,8 @@ _DIFFERENT: dict[type[exp.Expr], str] = {
     exp.ByteString: "backslash escapes in E'...' strings differ; write the character itself",
     exp.Lambda: "list functions with lambdas are not checked for Spark",
     exp.Slice: "list slices are not checked for Spark",
+    exp.Corr: "corr of a constant column is NaN in DuckDB and NULL in Spark; divide covar_samp"
+    " by the product of the stddev_samp, NULLIF(..., 0)",
 }
 _ANONYMOUS_DIFFERENT: dict[str, str] = {
     "to_json": "Spark's to_json drops NULL fields and writes numbers differently",

@@ -237,3 +237,7 @@ class CsvExports(Folder):
 
     def folder(self, name: str) -> str:
         return self.location.describe(name)
+
+
+class Reports(Folder):
+    """The analytics reports: `<YYYY-MM>/index.html` and its charts, one folder a month."""

@@ -153,3 +153,93 @@ CUSTOMER_SEARCH_STATS = _table(
     ],
     primary_key=("month", "user_id"),
 )
+
+
+# The analytics group (docs/analytics.md): small monthly tables, served from the warehouse.
+CUSTOMER_SEGMENTS = _table(
+    [
+        _field("month", pa.date32(), "First day of the month", False),
+        _field(
+            "activity_level",
+            pa.string(),
+            "Low (1-9 active days), Medium (10-20), High (21+)",
+            False,
+        ),
+        _field("MostWatch", pa.string(), "Favourite category, or 'Nothing watched'", False),
+        _field("customers", pa.int64(), "Contracts in the segment", False),
+        _field("share", pa.float64(), "Share of the month's contracts", False),
+    ],
+    primary_key=("month", "activity_level", "MostWatch"),
+)
+
+CUSTOMER_CLUSTERS = _table(
+    [
+        _field("month", pa.date32(), "First day of the month", False),
+        _field("cluster", pa.int64(), "Cluster number, 1 = the largest", False),
+        _field("customers", pa.int64(), "Contracts in the cluster", False),
+        _field("share", pa.float64(), "Share of the month's contracts", False),
+        _field("hours", pa.float64(), "Centroid: hours watched in the month", False),
+        _field("active_days", pa.float64(), "Centroid: active days", False),
+        *(
+            _field(
+                f"share_{category.replace(' ', '_')}",
+                pa.float64(),
+                f"Centroid: share of time in {category}",
+                False,
+            )
+            for category in CATEGORIES
+        ),
+        _field("description", pa.string(), "The cluster in words", False),
+    ],
+    primary_key=("month", "cluster"),
+)
+
+CONTENT_ENGAGEMENT = _table(
+    [
+        _field("month", pa.date32(), "First day of the month", False),
+        _field("category", pa.string(), "Content category", False),
+        _field("total_seconds", pa.int64(), "Seconds watched by all contracts", False),
+        _field("viewers", pa.int64(), "Contracts that watched the category", False),
+        _field("mean_seconds", pa.float64(), "Mean seconds per viewer"),
+        _field("median_seconds", pa.float64(), "Median seconds per viewer"),
+        _field("stddev_seconds", pa.float64(), "Sample standard deviation per viewer"),
+        _field("q1_seconds", pa.float64(), "First quartile per viewer"),
+        _field("q3_seconds", pa.float64(), "Third quartile per viewer"),
+        _field("p95_seconds", pa.float64(), "95th percentile per viewer"),
+        _field("most_watch_customers", pa.int64(), "Contracts whose MostWatch it is", False),
+    ],
+    primary_key=("month", "category"),
+)
+
+CHURN_RISK = _table(
+    [
+        _field("month", pa.date32(), "First day of the month", False),
+        _field("Contract", pa.string(), "Customer contract", False),
+        _field("active_days", pa.int64(), "Active days in the month", False),
+        _field("first_half_days", pa.int64(), "Active days in days 1-15", False),
+        _field("last_days_active", pa.int64(), "Active days in the month's last 7 days", False),
+        _field("score", pa.float64(), "Churn risk, 0.5 to 1", False),
+        _field("reason", pa.string(), "Why the contract is at risk", False),
+    ],
+    primary_key=("month", "Contract"),
+)
+
+VIEWING_TRENDS = _table(
+    [
+        _field("date", pa.date32(), "Day", False),
+        _field("category", pa.string(), "Content category", False),
+        _field("total_seconds", pa.int64(), "Seconds watched that day", False),
+        _field("viewers", pa.int64(), "Contracts that watched the category that day", False),
+    ],
+    primary_key=("date", "category"),
+)
+
+CATEGORY_CORRELATION = _table(
+    [
+        _field("month", pa.date32(), "First day of the month", False),
+        _field("category_a", pa.string(), "Content category", False),
+        _field("category_b", pa.string(), "Content category", False),
+        _field("pearson", pa.float64(), "Pearson r of the two totals across contracts"),
+    ],
+    primary_key=("month", "category_a", "category_b"),
+)

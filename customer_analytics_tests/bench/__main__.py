@@ -88,6 +88,7 @@ def _pipeline_environment(root: Path, engine: str, folder: str) -> dict[str, str
         "LAKE_URI": str(root / folder / "lake"),
         "WAREHOUSE_URL": f"duckdb:///{root / folder / 'warehouse.duckdb'}",
         "EXPORT_DIR": str(root / folder / "exports"),
+        "REPORT_DIR": str(root / folder / "reports"),
         "COMPUTE_ENGINE": engine,
         "KEYWORD_CLASSIFIER": "rules",
     }
@@ -99,7 +100,8 @@ def _warehouse(environ: dict[str, str]) -> duckdb.DuckDBPyConnection:
 
 def content_chain(bench: Bench, engine: str, lines: int) -> dict[str, str]:
     """Steps 2 and 5: the single-run backfill of the month, then its profiles into the
-    warehouse and the CSV, with the CLI, as a user runs them."""
+    warehouse and the CSV, then the analytics group on them, with the CLI, as a user runs
+    them."""
     environ = _pipeline_environment(bench.root, engine, engine)
     last = FIRST_DAY + timedelta(days=MONTH_DAYS - 1)
     bench.step(
@@ -125,6 +127,13 @@ def content_chain(bench: Bench, engine: str, lines: int) -> dict[str, str]:
         _dg_launch("customer_content_stats", "--partition", FIRST_DAY.isoformat()),
         profiles,
         "rows",
+        environ,
+    )
+    bench.step(
+        f"analytics on {engine}: 6 tables, charts, report",
+        _dg_launch("group:analytics", "--partition", FIRST_DAY.isoformat()),
+        lambda: bench.report.profiles[engine]["rows"],
+        "profiles",
         environ,
     )
     return environ

@@ -23,6 +23,7 @@ def test_the_bench_runs_every_step_and_agrees_with_its_lower_bound(tmp_path, emp
         "generate the sample logs",
         "duckdb: backfill of 30 days",
         "duckdb: customer_content_stats",
+        "analytics on duckdb: 6 tables, charts, report",
         "lower bound: one bare DuckDB query",
         "peer: the original PySpark job",
         "search: raw days 2022-06-01...2022-06-14",
@@ -32,6 +33,7 @@ def test_the_bench_runs_every_step_and_agrees_with_its_lower_bound(tmp_path, emp
         "MySQL: the month's profiles through the warehouse",
     ]
     assert steps["duckdb: backfill of 30 days"]["count"] == 30 * LINES_PER_DAY
+    assert (tmp_path / "duckdb" / "reports" / "2022-04" / "index.html").exists()
     assert all(figure["peak_mb"] > 0 for figure in report["figures"])
     # The same table row for row: the checksums of the pipeline and of the bound agree. (At the
     # real volume they do not quite: DuckDB's read_json, skipping a truncated line, also skips

@@ -164,6 +164,12 @@ TOTALS_ROWS = [
 LONGEST = MAX_CONTRACT_LENGTH
 
 CASES = {
+    # Active days at the level edges (Low 1-9, Medium 10-20, High 21+); 0 and NULL have none.
+    "analytics.activity_level_sql": Case(
+        {"value": "bigint"},
+        [(1,), (9,), (10,), (20,), (21,), (31,), (0,), (None,)],
+        ["Low", "Low", "Medium", "Medium", "High", "High", None, None],
+    ),
     # AppName, trimmed (Unicode white space) and upper-cased, in the map; NULL otherwise.
     "content.category_sql": Case(
         TEXT,
@@ -543,6 +549,19 @@ EXAMPLES: dict[str, list[tuple[str, object]]] = {
     "Min": [("(SELECT min(x) FROM (VALUES ('é'), ('z'), (NULL)) t(x))", "z")],
     "Max": [("(SELECT max(x) FROM (VALUES ('é'), ('z'), (NULL)) t(x))", "é")],
     "Avg": [(f"(SELECT avg(x) FROM {VALUES_3})", 1.5)],
+    "StddevSamp": [
+        ("(SELECT stddev_samp(x) FROM (VALUES (1), (NULL), (3), (5)) t(x))", 2.0),
+        ("(SELECT stddev_samp(x) FROM (VALUES (7), (NULL)) t(x))", None),
+    ],
+    "CovarSamp": [
+        ("(SELECT covar_samp(x, y) FROM (VALUES (1, 2), (3, 6), (5, 10), (9, NULL)) t(x, y))", 8.0),
+        ("(SELECT covar_samp(x, y) FROM (VALUES (1, 2), (NULL, 3)) t(x, y))", None),
+    ],
+    "StddevPop": [
+        ("(SELECT stddev_pop(x) FROM (VALUES (1), (NULL), (3)) t(x))", 1.0),
+        ("(SELECT stddev_pop(x) FROM (VALUES (7), (NULL)) t(x))", 0.0),
+    ],
+    "Ln": [("ln(1)", 0.0), ("ln(CAST(1 AS DOUBLE))", 0.0)],
     "RowNumber": [
         (
             "(SELECT sum(r) FROM (SELECT row_number() OVER (ORDER BY x) AS r FROM (VALUES (1), (1), (2)) t(x)) s)",
@@ -729,6 +748,7 @@ def test_what_render_lets_through_answers_the_same(spark, label: str):
         ("try(x::INT)", "try()"),
         ("MAP {'a': 1}", "MAP"),
         ("round(x, 2)", "round(x, n)"),
+        ("corr(a, b)", "covar_samp"),
         ("date_diff('day', a, b)", "date_diff()"),
     ],
 )
