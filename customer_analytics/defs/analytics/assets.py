@@ -12,11 +12,13 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_analytics.defs.analytics.checks import CHECKS
 from customer_analytics.engines import analytics, content
 from customer_analytics.engines.base import Engine, LakeFiles
 from customer_analytics.io_managers.warehouse import PartitionWindow, WarehouseResource
 from customer_analytics.lib import charts, clusters
 from customer_analytics.lib.automation import when_inputs_ready
+from customer_analytics.lib.checks import check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
 from customer_analytics.lib.landing import Lake, Reports
 from customer_analytics.lib.metadata import OWNERS, stored_table
@@ -138,6 +140,7 @@ def _month_over_month(current: dict[str, int], previous: dict[str, int] | None) 
     ],
     partitions_def=content_monthly,
     can_subset=True,
+    check_specs=[spec for name, checks in CHECKS.items() for spec in check_specs(name, checks)],
 )
 def analytics_tables(
     context: dg.AssetExecutionContext,
@@ -158,6 +161,10 @@ def analytics_tables(
         opened.materialized(content.customer_content_stats(daily_pivot)) as profiles,
     ):
         customers = opened.one_row("SELECT count(*) AS n FROM p", p=profiles)["n"]
+        current = {
+            row["category"]: row["total_seconds"]
+            for row in opened.fetch(analytics.category_totals(daily_pivot)).to_pylist()
+        }
         context.log.info(f"{month:%Y-%m}: {customers:,} profiles on {opened.name}")
         if "customer_segments" in selected:
             computed["customer_segments"] = opened.fetch(analytics.customer_segments(profiles))
@@ -208,10 +215,6 @@ def analytics_tables(
         if "viewing_trends" in selected:
             trends = opened.fetch(analytics.viewing_trends(daily_pivot))
             computed["viewing_trends"] = trends
-            current = {
-                row["category"]: row["total_seconds"]
-                for row in opened.fetch(analytics.category_totals(daily_pivot)).to_pylist()
-            }
             previous = _previous_totals(opened, lake, month)
             pictures["daily_viewing_per_category"] = charts.trend_chart(trends, month)
             extra["viewing_trends"] = {
@@ -234,6 +237,16 @@ def analytics_tables(
                 ),
             }
         engine_info = engine_metadata(opened)
+    for name, table in computed.items():
+        yield from run_checks(
+            context,
+            name,
+            CHECKS[name],
+            table=table,
+            profiles=customers,
+            totals=current,
+            warehouse=warehouse.connect(),
+        )
     report = write_report(
         reports.location,
         month,
