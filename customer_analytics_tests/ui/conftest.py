@@ -92,6 +92,7 @@ def project_variables(ui_root: Path, landing_zone: Path) -> dict[str, str]:
         "LAKE_URI": str(ui_root / "lake"),
         "WAREHOUSE_URL": f"duckdb:///{ui_root / 'warehouse.duckdb'}",
         "EXPORT_DIR": str(ui_root / "exports"),
+        "REPORT_DIR": str(ui_root / "reports"),
         "KEYWORD_CLASSIFIER": "rules",
     }
 
