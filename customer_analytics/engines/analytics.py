@@ -14,6 +14,8 @@ from customer_analytics.engines.base import Query, Source
 from customer_analytics.rules import schemas
 from customer_analytics.rules.analytics import (
     CHURN_DROP_SHARE,
+    CHURN_MIN_ACTIVE_DAYS,
+    CHURN_MIN_FIRST_HALF_DAYS,
     CHURN_MIN_WEEK_SECONDS,
     CHURN_SILENT_DAYS,
     FIRST_HALF_DAYS,
@@ -140,11 +142,17 @@ def taste_breadth(stats: Source) -> Query:
     )
 
 
-def churn_risk(daily_pivot: Source, month: date) -> Query:
-    """The contracts of `month` at risk of leaving: silent at the end of the month after being
-    active in its first half, or viewing a week at least CHURN_DROP_SHARE less than the week
-    before (a week of at least CHURN_MIN_WEEK_SECONDS). Silent wins; of equal drops, the earlier
-    weeks are named.
+def churn_risk(
+    daily_pivot: Source,
+    month: date,
+    min_first_half_days: int = CHURN_MIN_FIRST_HALF_DAYS,
+    min_active_days: int = CHURN_MIN_ACTIVE_DAYS,
+) -> Query:
+    """The contracts of `month` at risk of leaving: silent at the end of the month after at
+    least `min_first_half_days` active days in its first half, or, active at least
+    `min_active_days`, viewing a week at least CHURN_DROP_SHARE less than the week before (a
+    week of at least CHURN_MIN_WEEK_SECONDS). Silent wins; of equal drops, the earlier weeks
+    are named.
 
     The month's days are date literals worked out here, so that the SQL needs no date
     arithmetic, which the engines read differently."""
@@ -210,12 +218,13 @@ def churn_risk(daily_pivot: Source, month: date) -> Query:
         ), drops AS (
             SELECT *, {drops} FROM weekly
         ), judged AS (
-            SELECT *, first_half_days > 0 AND last_days_active = 0 AS silent,
+            SELECT *, first_half_days >= {min_first_half_days} AND last_days_active = 0 AS silent,
                    {steepest} AS steepest_drop
             FROM drops
         ), flagged AS (
             SELECT *, {from_week} AS from_week
-            FROM judged WHERE silent OR steepest_drop >= {CHURN_DROP_SHARE}
+            FROM judged
+            WHERE silent OR (steepest_drop >= {CHURN_DROP_SHARE} AND active_days >= {min_active_days})
         )
         SELECT {_day(first)} AS month, Contract, active_days, first_half_days, last_days_active,
                CASE WHEN silent THEN CAST(1 AS DOUBLE) ELSE {rounded_drop(10000)} / 10000 END

@@ -175,6 +175,10 @@ def _march(day: int) -> date:
     return date(2024, 3, day)
 
 
+# The signals' mechanics, on contracts of any activity: the regularity thresholds are tested
+# on their own below.
+ANY_ACTIVITY = {"min_first_half_days": 1, "min_active_days": 1}
+
 # March 2024 has 31 days: its last 7 are days 25-31, its weeks days 1-7, 8-14, 15-21, 22-28.
 CHURN_PIVOT = _pivot(
     # S1: active on days 1, 3, 10 and 20, none of the last 7: silent after 3 days in days 1-15.
@@ -215,7 +219,7 @@ CHURN_PIVOT = _pivot(
 
 
 def test_churn_risk_flags_silent_contracts_and_steep_drops(engine):
-    churn = engine.fetch(churn_risk(CHURN_PIVOT, MARCH))
+    churn = engine.fetch(churn_risk(CHURN_PIVOT, MARCH, **ANY_ACTIVITY))
     assert churn.column_names == [
         "month",
         "Contract",
@@ -247,7 +251,7 @@ def test_churn_scores_are_rounded_to_four_decimals(engine):
         (date(2024, 4, 15), "R1", 10001, 0, 0, 0, 0),
         (date(2024, 4, 25), "R1", 10001, 0, 0, 0, 0),
     )
-    churn = engine.fetch(churn_risk(pivot, APRIL))
+    churn = engine.fetch(churn_risk(pivot, APRIL, **ANY_ACTIVITY))
     _assert_rows(churn, [(APRIL, "R1", 4, 3, 1, 0.6666, "viewing fell 67% from week 1 to week 2")])
 
 
@@ -259,7 +263,7 @@ def test_the_silent_days_end_with_the_month(engine):
         (date(2024, 4, 2), "A2", 0, 0, 0, 500, 0),
         (date(2024, 4, 24), "A2", 0, 0, 0, 500, 0),
     )
-    churn = engine.fetch(churn_risk(pivot, APRIL))
+    churn = engine.fetch(churn_risk(pivot, APRIL, **ANY_ACTIVITY))
     assert _rows(churn) == [
         (APRIL, "A1", 2, 1, 0, 1.0, "silent for the last 7 days after 1 active days in days 1-15")
     ]
@@ -349,5 +353,35 @@ def test_correlation_of_every_ordered_pair(engine):
             (MARCH, "Truyen Hinh", "The Thao", -0.5),
             (MARCH, "Truyen Hinh", "Thieu Nhi", None),
             (MARCH, "Truyen Hinh", "Truyen Hinh", 1.0),
+        ],
+    )
+
+
+def test_churn_signals_count_only_for_regular_contracts(engine):
+    # Defaults: silence after at least 5 active days in days 1-15; a drop for at least 10
+    # active days. April's last 7 days are 24-30; its weeks 1-7, 8-14, 15-21, 22-28.
+    pivot = _pivot(
+        # Q1: days 1-5 (5 in the first half), then silent: flagged.
+        *((date(2024, 4, day), "Q1", 0, 0, 0, 500, 0) for day in range(1, 6)),
+        # Q2: days 1-4 (4 in the first half), then silent: occasional, not flagged.
+        *((date(2024, 4, day), "Q2", 0, 0, 0, 500, 0) for day in range(1, 5)),
+        # Q3: 3600 s on days 1-10 and 100 s on day 24: 11 active days, 10 of them in 1-15, not
+        # silent; weeks 25200, 10800, 0, 100: week 2 to 3 falls 100% (week 1 to 2 only 57%):
+        # flagged at 1.0.
+        *((date(2024, 4, day), "Q3", 3600, 0, 0, 0, 0) for day in range(1, 11)),
+        (date(2024, 4, 24), "Q3", 100, 0, 0, 0, 0),
+        # Q4: 3600 s on days 1-8 and 100 s on day 24: 9 active days, not silent; weeks 25200,
+        # 3600, 0, 100 fall 100% from week 2 to 3, but under 10 active days a drop does not
+        # count: not flagged.
+        *((date(2024, 4, day), "Q4", 3600, 0, 0, 0, 0) for day in range(1, 9)),
+        (date(2024, 4, 24), "Q4", 100, 0, 0, 0, 0),
+    )
+    churn = engine.fetch(churn_risk(pivot, APRIL))
+    silent = "silent for the last 7 days after 5 active days in days 1-15"
+    _assert_rows(
+        churn,
+        [
+            (APRIL, "Q1", 5, 5, 0, 1.0, silent),
+            (APRIL, "Q3", 11, 10, 1, 1.0, "viewing fell 100% from week 2 to week 3"),
         ],
     )

@@ -6,6 +6,9 @@ and every selected table from it; only the small results come to Python. Its cha
 each table's metadata and, with the key tables, into `REPORT_DIR/<YYYY-MM>/index.html`.
 """
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import dagster as dg
@@ -14,7 +17,7 @@ import pyarrow.compute as pc
 
 from customer_analytics.defs.analytics.checks import CHECKS
 from customer_analytics.engines import analytics, content
-from customer_analytics.engines.base import Engine, LakeFiles
+from customer_analytics.engines.base import Engine, LakeFiles, Source
 from customer_analytics.io_managers.warehouse import PartitionWindow, WarehouseResource
 from customer_analytics.lib import charts, clusters
 from customer_analytics.lib.automation import when_inputs_ready
@@ -119,6 +122,109 @@ def _month_over_month(current: dict[str, int], previous: dict[str, int] | None) 
     }
 
 
+@dataclass(frozen=True)
+class Month:
+    """What every table of a month is computed from, in one open engine."""
+
+    month: date
+    engine: Engine
+    profiles: Source  # the month's customer_content_stats, materialized in the engine
+    daily_pivot: LakeFiles
+    totals: dict[str, int]  # seconds per category over the month's daily pivots
+    lake: Lake
+    warehouse: WarehouseResource
+
+
+@dataclass(frozen=True)
+class Built:
+    table: pa.Table
+    metadata: dict = field(default_factory=dict)
+    chart: tuple[str, str, bytes] | None = None  # file name, title, PNG
+
+
+def _segments(m: Month) -> Built:
+    return Built(m.engine.fetch(analytics.customer_segments(m.profiles)))
+
+
+def _clusters(m: Month) -> Built:
+    clustering = clusters.cluster_customers(m.engine, m.profiles, m.month)
+    silhouettes = {str(k): round(score, 4) for k, score in clustering.silhouettes.items()}
+    return Built(
+        clustering.table,
+        {"k": clustering.k, "silhouette_by_k": dg.MetadataValue.json(silhouettes)},
+        (
+            "segments_by_cluster",
+            "Segmentation",
+            charts.segments_scatter(clustering.sample, clustering.table, m.month),
+        ),
+    )
+
+
+def _engagement(m: Month) -> Built:
+    engagement = m.engine.fetch(analytics.content_engagement(m.profiles))
+    (breadth,) = m.engine.fetch(analytics.taste_breadth(m.profiles)).to_pylist() or [{}]
+    breadth.pop("month", None)
+    return Built(
+        engagement,
+        {"taste_breadth": dg.MetadataValue.json(breadth)},
+        (
+            "viewing_time_per_category",
+            "Viewing time per category",
+            charts.popularity_chart(engagement, m.month),
+        ),
+    )
+
+
+def _churn(m: Month) -> Built:
+    risk = m.engine.fetch(analytics.churn_risk(m.daily_pivot, m.month))
+    silent = pc.sum(pc.starts_with(risk["reason"], "silent")).as_py() or 0
+    return Built(
+        risk,
+        {
+            "at_risk": risk.num_rows,
+            "silent": silent,
+            "dropping": risk.num_rows - silent,
+            **_search_side(m.warehouse, m.month),
+        },
+    )
+
+
+def _trends(m: Month) -> Built:
+    trends = m.engine.fetch(analytics.viewing_trends(m.daily_pivot))
+    previous = _previous_totals(m.engine, m.lake, m.month)
+    return Built(
+        trends,
+        {"month_over_month": dg.MetadataValue.json(_month_over_month(m.totals, previous))},
+        (
+            "daily_viewing_per_category",
+            "Daily viewing per category",
+            charts.trend_chart(trends, m.month),
+        ),
+    )
+
+
+def _correlation(m: Month) -> Built:
+    correlation = m.engine.fetch(analytics.category_correlation(m.profiles))
+    return Built(
+        correlation,
+        chart=(
+            "correlation_of_categories",
+            "Correlation of categories",
+            charts.correlation_heatmap(correlation, m.month),
+        ),
+    )
+
+
+BUILDERS: dict[str, Callable[[Month], Built]] = {
+    "customer_segments": _segments,
+    "customer_clusters": _clusters,
+    "content_engagement": _engagement,
+    "churn_risk": _churn,
+    "viewing_trends": _trends,
+    "category_correlation": _correlation,
+}
+
+
 @dg.multi_asset(
     outs={
         name: dg.AssetOut(
@@ -152,122 +258,63 @@ def analytics_tables(
 ):
     """The month's analytics, computed from one profile in the engine."""
     month = date.fromisoformat(context.partition_key)
-    selected = {key.path[-1] for key in context.selected_asset_keys}
-    computed: dict[str, pa.Table] = {}
-    pictures: dict[str, bytes] = {}
-    extra: dict[str, dict] = {name: {} for name in selected}
+    selected = [name for name in TABLES if dg.AssetKey(name) in context.selected_asset_keys]
+    built: dict[str, Built] = {}
     with (
         engine.open() as opened,
         opened.materialized(content.customer_content_stats(daily_pivot)) as profiles,
     ):
         customers = opened.one_row("SELECT count(*) AS n FROM p", p=profiles)["n"]
-        current = {
-            row["category"]: row["total_seconds"]
-            for row in opened.fetch(analytics.category_totals(daily_pivot)).to_pylist()
-        }
+        totals = opened.fetch(analytics.category_totals(daily_pivot)).to_pylist()
         context.log.info(f"{month:%Y-%m}: {customers:,} profiles on {opened.name}")
-        if "customer_segments" in selected:
-            computed["customer_segments"] = opened.fetch(analytics.customer_segments(profiles))
-        if "content_engagement" in selected:
-            engagement = opened.fetch(analytics.content_engagement(profiles))
-            breadth = opened.fetch(analytics.taste_breadth(profiles)).to_pylist()
-            computed["content_engagement"] = engagement
-            pictures["viewing_time_per_category"] = charts.popularity_chart(engagement, month)
-            extra["content_engagement"] = {
-                "taste_breadth": dg.MetadataValue.json(
-                    {
-                        key: value
-                        for key, value in (breadth[0] if breadth else {}).items()
-                        if key != "month"
-                    }
-                ),
-                "chart": dg.MetadataValue.md(
-                    charts.markdown_image(
-                        pictures["viewing_time_per_category"], "Viewing time per category"
-                    )
-                ),
-            }
-        if "customer_clusters" in selected:
-            clustering = clusters.cluster_customers(opened, profiles, month)
-            computed["customer_clusters"] = clustering.table
-            pictures["segments_by_cluster"] = charts.segments_scatter(
-                clustering.sample, clustering.table, month
+        inputs = Month(
+            month,
+            opened,
+            profiles,
+            daily_pivot,
+            {row["category"]: row["total_seconds"] for row in totals},
+            lake,
+            warehouse,
+        )
+        for name in selected:
+            started = time.perf_counter()
+            built[name] = BUILDERS[name](inputs)
+            context.log.info(
+                f"{name}: {built[name].table.num_rows:,} rows "
+                f"({time.perf_counter() - started:.1f} s)"
             )
-            extra["customer_clusters"] = {
-                "k": clustering.k,
-                "silhouette_by_k": dg.MetadataValue.json(
-                    {str(k): round(score, 4) for k, score in clustering.silhouettes.items()}
-                ),
-                "chart": dg.MetadataValue.md(
-                    charts.markdown_image(pictures["segments_by_cluster"], "Segmentation")
-                ),
-            }
-        if "churn_risk" in selected:
-            risk = opened.fetch(analytics.churn_risk(daily_pivot, month))
-            computed["churn_risk"] = risk
-            silent = pc.sum(pc.starts_with(risk["reason"], "silent")).as_py() or 0
-            extra["churn_risk"] = {
-                "at_risk": risk.num_rows,
-                "silent": silent,
-                "dropping": risk.num_rows - silent,
-                **_search_side(warehouse, month),
-            }
-        if "viewing_trends" in selected:
-            trends = opened.fetch(analytics.viewing_trends(daily_pivot))
-            computed["viewing_trends"] = trends
-            previous = _previous_totals(opened, lake, month)
-            pictures["daily_viewing_per_category"] = charts.trend_chart(trends, month)
-            extra["viewing_trends"] = {
-                "month_over_month": dg.MetadataValue.json(_month_over_month(current, previous)),
-                "chart": dg.MetadataValue.md(
-                    charts.markdown_image(
-                        pictures["daily_viewing_per_category"], "Daily viewing per category"
-                    )
-                ),
-            }
-        if "category_correlation" in selected:
-            correlation = opened.fetch(analytics.category_correlation(profiles))
-            computed["category_correlation"] = correlation
-            pictures["correlation_of_categories"] = charts.correlation_heatmap(correlation, month)
-            extra["category_correlation"] = {
-                "chart": dg.MetadataValue.md(
-                    charts.markdown_image(
-                        pictures["correlation_of_categories"], "Correlation of categories"
-                    )
-                ),
-            }
         engine_info = engine_metadata(opened)
-    for name, table in computed.items():
+    for name, result in built.items():
         yield from run_checks(
             context,
             name,
             CHECKS[name],
-            table=table,
+            table=result.table,
             profiles=customers,
-            totals=current,
+            totals=inputs.totals,
             warehouse=warehouse.connect(),
         )
     report = write_report(
         reports.location,
         month,
-        pictures,
-        {
-            name.replace("_", " ").capitalize(): table.slice(0, 20)
-            for name, table in computed.items()
-        },
+        {result.chart[0]: result.chart[2] for result in built.values() if result.chart},
+        {name.replace("_", " ").capitalize(): r.table.slice(0, 20) for name, r in built.items()},
     )
     context.log.info(f"Report of {month:%Y-%m}: {report}")
-    for name in TABLES:
-        if name not in selected:
-            continue
-        table = computed[name]
+    for name, result in built.items():
+        chart = (
+            {"chart": dg.MetadataValue.md(charts.markdown_image(result.chart[2], result.chart[1]))}
+            if result.chart
+            else {}
+        )
         yield dg.Output(
-            table,
+            result.table,
             output_name=name,
             metadata={
-                "preview": _markdown_table(table),
+                "preview": _markdown_table(result.table),
                 "report": dg.MetadataValue.path(report),
-                **extra[name],
+                **chart,
+                **result.metadata,
                 **engine_info,
             },
         )
