@@ -164,9 +164,11 @@ def _engagement(m: Month) -> Built:
     engagement = m.engine.fetch(analytics.content_engagement(m.profiles))
     (breadth,) = m.engine.fetch(analytics.taste_breadth(m.profiles)).to_pylist() or [{}]
     breadth.pop("month", None)
+    judged = sum(breadth.values())
+    shares = {f"{kind}_share": count / judged for kind, count in breadth.items()} if judged else {}
     return Built(
         engagement,
-        {"taste_breadth": dg.MetadataValue.json(breadth)},
+        {"taste_breadth": dg.MetadataValue.json({**breadth, **shares})},
         (
             "viewing_time_per_category",
             "Viewing time per category",

@@ -106,6 +106,13 @@ def test_each_table_shows_its_chart_and_the_report(project, materialized):
         for event in materialized.asset_materializations_for_node("analytics_tables")
     }
     assert set(events) == set(TABLES)
+    # Each of the three contracts watches one category only.
+    assert events["content_engagement"].metadata["taste_breadth"].value == {
+        "single_category": 3,
+        "multi_category": 0,
+        "single_category_share": 1.0,
+        "multi_category_share": 0.0,
+    }
     reports = set()
     for name, event in events.items():
         metadata = event.metadata
