@@ -32,6 +32,12 @@ ASSETS = {
     "monthly_top_keyword": "search",
     "keyword_category": "search",
     "customer_search_stats": "search",
+    "customer_segments": "analytics",
+    "customer_clusters": "analytics",
+    "content_engagement": "analytics",
+    "churn_risk": "analytics",
+    "viewing_trends": "analytics",
+    "category_correlation": "analytics",
 }
 
 PARTITIONS = {
@@ -44,6 +50,12 @@ PARTITIONS = {
     "monthly_top_keyword": SEARCH_MONTHLY,
     "keyword_category": SEARCH_MONTHLY,
     "customer_search_stats": SEARCH_MONTHLY,
+    "customer_segments": CONTENT_MONTHLY,
+    "customer_clusters": CONTENT_MONTHLY,
+    "content_engagement": CONTENT_MONTHLY,
+    "churn_risk": CONTENT_MONTHLY,
+    "viewing_trends": CONTENT_MONTHLY,
+    "category_correlation": CONTENT_MONTHLY,
 }
 
 # With the default engine; the engine's kind is the one COMPUTE_ENGINE names.
@@ -57,6 +69,12 @@ KINDS = {
     "monthly_top_keyword": {"duckdb", "parquet"},
     "keyword_category": {"openai", "mysql"},
     "customer_search_stats": {"duckdb", "mysql"},
+    "customer_segments": {"duckdb", "mysql"},
+    "customer_clusters": {"duckdb", "mysql"},
+    "content_engagement": {"duckdb", "mysql"},
+    "churn_risk": {"duckdb", "mysql"},
+    "viewing_trends": {"duckdb", "mysql"},
+    "category_correlation": {"duckdb", "mysql"},
 }
 
 COLUMNS = {
@@ -95,6 +113,45 @@ COLUMNS = {
         "category_cur",
         "taste",
     ],
+    "customer_segments": ["month", "activity_level", "MostWatch", "customers", "share"],
+    "customer_clusters": [
+        "month",
+        "cluster",
+        "customers",
+        "share",
+        "hours",
+        "active_days",
+        "share_Giai_Tri",
+        "share_Phim_Truyen",
+        "share_The_Thao",
+        "share_Thieu_Nhi",
+        "share_Truyen_Hinh",
+        "description",
+    ],
+    "content_engagement": [
+        "month",
+        "category",
+        "total_seconds",
+        "viewers",
+        "mean_seconds",
+        "median_seconds",
+        "stddev_seconds",
+        "q1_seconds",
+        "q3_seconds",
+        "p95_seconds",
+        "most_watch_customers",
+    ],
+    "churn_risk": [
+        "month",
+        "Contract",
+        "active_days",
+        "first_half_days",
+        "last_days_active",
+        "score",
+        "reason",
+    ],
+    "viewing_trends": ["date", "category", "total_seconds", "viewers"],
+    "category_correlation": ["month", "category_a", "category_b", "pearson"],
 }
 
 CHECKS = {
@@ -120,6 +177,17 @@ CHECKS = {
     "monthly_top_keyword": {"one_top_keyword_per_user"},
     "keyword_category": {"categories_valid", "other_share"},
     "customer_search_stats": {"warehouse_schema", "taste_consistent"},
+    "customer_segments": {"every_profile_in_one_segment", "warehouse_schema"},
+    "customer_clusters": {"every_profile_in_one_cluster", "warehouse_schema"},
+    "content_engagement": {
+        "one_row_per_category",
+        "quantiles_in_order",
+        "totals_match_the_pivots",
+        "warehouse_schema",
+    },
+    "churn_risk": {"scores_in_range", "warehouse_schema"},
+    "viewing_trends": {"totals_match_the_pivots", "warehouse_schema"},
+    "category_correlation": {"correlations_consistent", "warehouse_schema"},
 }
 
 AUTOMATION = {
@@ -132,6 +200,12 @@ AUTOMATION = {
     "monthly_top_keyword": EAGER,
     "keyword_category": EAGER,
     "customer_search_stats": EAGER,
+    "customer_segments": EAGER,
+    "customer_clusters": EAGER,
+    "content_engagement": EAGER,
+    "churn_risk": EAGER,
+    "viewing_trends": EAGER,
+    "category_correlation": EAGER,
 }
 
 
