@@ -53,6 +53,12 @@ _SECONDS = (
     + " END"
 )
 
+# The daily pivots unpivoted: one row per (date, Contract, category) with its seconds.
+_VIEWING = f"""WITH categories AS ({_CATEGORIES}),
+        viewing AS (
+            SELECT date, category, {_SECONDS} AS seconds FROM daily CROSS JOIN categories
+        )"""
+
 
 def _day(day: date) -> str:
     return f"DATE {literal(day.isoformat())}"
@@ -241,10 +247,7 @@ def viewing_trends(daily_pivot: Source) -> Query:
     """Per day and category, the seconds watched and the contracts that watched it."""
     return Query(
         f"""
-        WITH categories AS ({_CATEGORIES}),
-        viewing AS (
-            SELECT date, category, {_SECONDS} AS seconds FROM daily CROSS JOIN categories
-        )
+        {_VIEWING}
         SELECT date, category, CAST(sum(seconds) AS BIGINT) AS total_seconds,
                count(*) FILTER (WHERE seconds > 0) AS viewers
         FROM viewing GROUP BY date, category ORDER BY date, category
@@ -258,8 +261,7 @@ def category_totals(daily_pivot: Source) -> Query:
     """Per category, the seconds watched over the given days (no rows when there are none)."""
     return Query(
         f"""
-        WITH categories AS ({_CATEGORIES}),
-        viewing AS (SELECT category, {_SECONDS} AS seconds FROM daily CROSS JOIN categories)
+        {_VIEWING}
         SELECT category, CAST(sum(seconds) AS BIGINT) AS total_seconds
         FROM viewing GROUP BY category ORDER BY category
         """,
