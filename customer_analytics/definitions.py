@@ -11,8 +11,9 @@ from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
 from customer_analytics.lib.alerts import AlertWebhook
 from customer_analytics.lib.engine import ComputeEngine
+from customer_analytics.lib.events_api import EventsApi
 from customer_analytics.lib.landing import CsvExports, Lake, LandingZone, Reports
-from customer_analytics.settings import Settings
+from customer_analytics.settings import EngagementWeights, Settings
 
 
 def compute_engine(settings: Settings) -> ComputeEngine:
@@ -47,6 +48,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "lake_io_manager": ParquetIOManager(lake=lake),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse, exports=exports),
         "thresholds": settings.check_thresholds,
+        "events_api": EventsApi(url=settings.events_api_url),
+        "engagement": EngagementWeights(weights=settings.engagement_weights),
         "alerts": AlertWebhook(
             url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_configured else None,
             ui_url=settings.dagster_ui_url,

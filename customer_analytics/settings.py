@@ -15,6 +15,8 @@ from pathlib import Path
 import dagster as dg
 import pydantic
 
+from customer_analytics.rules.web import DEFAULT_WEIGHTS, parse_weights
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULTS = {
@@ -31,6 +33,9 @@ DEFAULTS = {
     "SEARCH_EXPORT_DAYS": "1-14",
     "SPARK_MASTER_URL": "local[*]",
     "SPARK_DRIVER_MEMORY": "4g",
+    # The shipped events server's address (python -m customer_analytics.sample_data.events_api).
+    "EVENTS_API_URL": "http://127.0.0.1:8765",
+    "WEB_EVENT_WEIGHTS": "",
 }
 COMPUTE_ENGINES = ("duckdb", "spark")
 KEYWORD_CLASSIFIERS = ("rules", "openai")
@@ -53,6 +58,16 @@ class CheckThresholds(dg.ConfigurableResource):
     min_volume_ratio: float = pydantic.Field(0.5, ge=0, le=1)  # of the trailing median
     trailing_days: int = pydantic.Field(7, ge=1)
     max_other_share: float = pydantic.Field(0.3, ge=0, le=1)  # keywords classified `Other`
+    # Clickstream events delivered more than an hour after they happened.
+    max_late_event_share: float = pydantic.Field(0.1, ge=0, le=1)
+    # Customers of the clickstream that the CRM extract does not know.
+    max_unmatched_crm_share: float = pydantic.Field(0.1, ge=0, le=1)
+
+
+class EngagementWeights(dg.ConfigurableResource):
+    """Points each event type adds to a session's engagement score (WEB_EVENT_WEIGHTS)."""
+
+    weights: dict[str, float] = pydantic.Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
 def check_thresholds(env: dict[str, str]) -> CheckThresholds:
@@ -74,6 +89,15 @@ def check_thresholds(env: dict[str, str]) -> CheckThresholds:
         field = str(problem["loc"][0])
         raise ConfigurationError(
             f"CHECK_{field.upper()}={limits[field]!r}: {problem['msg']}"
+        ) from None
+
+
+def engagement_weights(raw: str) -> dict[str, float]:
+    try:
+        return parse_weights(raw)
+    except ValueError as error:
+        raise ConfigurationError(
+            f"WEB_EVENT_WEIGHTS={raw!r}: {error} (expected e.g. view=1,click=2)"
         ) from None
 
 
@@ -131,6 +155,8 @@ class Settings:
     spark_master_url: str
     spark_remote: str | None
     spark_driver_memory: str
+    events_api_url: str
+    engagement_weights: dict[str, float]
 
     @property
     def warehouse_url_config(self) -> str | dg.EnvVar:
@@ -186,6 +212,8 @@ class Settings:
             spark_master_url=value("SPARK_MASTER_URL"),
             spark_remote=env.get("SPARK_REMOTE") or None,
             spark_driver_memory=value("SPARK_DRIVER_MEMORY"),
+            events_api_url=http_url("EVENTS_API_URL"),
+            engagement_weights=engagement_weights(value("WEB_EVENT_WEIGHTS")),
         )
 
 

@@ -4,7 +4,7 @@ asset's AutomationCondition, and the sensors that notice new raw files."""
 import dagster as dg
 
 from customer_analytics.lib.automation import new_files_sensor
-from customer_analytics.lib.partitions import content_daily, search_daily
+from customer_analytics.lib.partitions import content_daily, search_daily, web_hourly
 
 content_daily_job = dg.define_asset_job(
     "content_daily_job",
@@ -17,6 +17,13 @@ search_daily_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("raw_log_search", "search_quarantine"),
     partitions_def=search_daily,
     description="One day of the search log: validate, normalize, quarantine.",
+)
+
+web_hourly_job = dg.define_asset_job(
+    "web_hourly_job",
+    selection=dg.AssetSelection.assets("raw_web_events", "web_quarantine", "web_extra_columns"),
+    partitions_def=web_hourly,
+    description="One hour of the clickstream: validate, quarantine, keep extra columns.",
 )
 
 automation = dg.AutomationConditionSensorDefinition(
@@ -34,3 +41,4 @@ new_content_files = new_files_sensor(
 new_search_folders = new_files_sensor(
     "new_search_folders", "log_search", search_daily_job, search_daily
 )
+new_web_hours = new_files_sensor("new_web_hours", "web_events", web_hourly_job, web_hourly)

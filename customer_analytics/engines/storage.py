@@ -176,6 +176,8 @@ class Location:
         target), a server-side copy then a delete in S3 (readers see the old or the new object)."""
         fs = self.filesystem
         if isinstance(fs, pafs.LocalFileSystem):
+            # A Hive-style partition's folder may not exist yet.
+            fs.create_dir(self.path(target).rsplit("/", 1)[0], recursive=True)
             fs.move(self.path(source), self.path(target))
         else:
             fs.copy_file(self.path(source), self.path(target))

@@ -2,7 +2,9 @@
 Parquet lake and the CSV exports."""
 
 import calendar
-from datetime import date
+import json
+import re
+from datetime import date, datetime
 
 import dagster as dg
 import pyarrow as pa
@@ -14,7 +16,8 @@ from dagster_aws.s3 import S3Resource
 from customer_analytics.engines.base import LakeFiles
 from customer_analytics.engines.storage import Location
 from customer_analytics.lib.metadata import shortened
-from customer_analytics.rules.schemas import LOG_SEARCH_FILE
+from customer_analytics.rules.schemas import CRM_CUSTOMERS, LOG_SEARCH_FILE, WEB_EVENT_FIELDS
+from customer_analytics.rules.web import event_fields
 
 
 class Folder(dg.ConfigurableResource):
@@ -29,8 +32,9 @@ class Folder(dg.ConfigurableResource):
 
 
 class LandingZone(Folder):
-    """The raw logs as the exports drop them: `log_content/YYYYMMDD.json` and
-    `log_search/YYYYMMDD/part-*.parquet`."""
+    """The raw logs as the exports drop them: `log_content/YYYYMMDD.json`,
+    `log_search/YYYYMMDD/part-*.parquet`, the clickstream batches the poller lands,
+    `web_events/YYYY/MM/DD/HH/batch-*.json`, and the CRM extract `crm/crm_customers.csv`."""
 
     # The days of each month the search export covers (SEARCH_EXPORT_DAYS).
     search_export_days: list[int] = pydantic.Field(default_factory=lambda: list(range(1, 15)))
@@ -57,13 +61,69 @@ class LandingZone(Folder):
 
     def arrived(self, log: str) -> dict[str, str]:
         """The days present for `log` ("log_content" or "log_search") as partition key →
-        version; a day's version changes when its file, or a part file of its folder, does."""
+        version; a day's version changes when its file, or a part file of its folder, does.
+        For "web_events", the hours present (`web_hours_arrived`)."""
+        if log == WEB_EVENTS:
+            return self.web_hours_arrived()
         days: dict[str, list[str]] = {}
         for path, version in self.location.file_versions(log).items():
             name = path.removeprefix(f"{log}/").split("/")[0].removesuffix(".json")
             if len(name) == 8 and name.isdigit() and path.endswith((".json", ".parquet")):
                 days.setdefault(f"{name[:4]}-{name[4:6]}-{name[6:]}", []).append(version)
         return {day: "+".join(sorted(versions)) for day, versions in days.items()}
+
+    @staticmethod
+    def web_hour_folder(hour: datetime) -> str:
+        return f"{WEB_EVENTS}/{hour:%Y/%m/%d/%H}"
+
+    def web_hours_arrived(self) -> dict[str, str]:
+        """The hours present in `web_events/` as hourly partition key → version; an hour's
+        version changes when a batch lands in it (late events too)."""
+        hours: dict[str, list[str]] = {}
+        for path, version in self.location.file_versions(WEB_EVENTS).items():
+            if folder := WEB_HOUR_FOLDER.fullmatch(path):
+                year, month, day, hour = folder.groups()
+                hours.setdefault(f"{year}-{month}-{day}-{hour}:00", []).append(version)
+        return {hour: "+".join(sorted(versions)) for hour, versions in hours.items()}
+
+    def read_web_hour(self, hour: datetime) -> pa.Table:
+        """Every event landed in the hour's folder, batch by batch, as `WEB_EVENT_FIELDS`."""
+        rows = []
+        for relative in self.location.list_files(self.web_hour_folder(hour), ".json"):
+            where = self.location.describe(relative)
+            try:
+                batch = json.loads(self.location.read_buffer(relative).to_pybytes())
+                events = zip(batch["positions"], batch["events"], strict=True)
+                number, sent = int(batch["batch"]), float(batch["sent_at"])
+            except (ValueError, KeyError, TypeError) as error:
+                raise dg.Failure(
+                    f"{where} is not a batch the poller writes ({shortened(error)}): land it "
+                    "again (delete it and poll from its cursor) or remove it",
+                    allow_retries=False,
+                ) from error
+            for position, event in events:
+                fields = event_fields(event)
+                rows.append({"batch": number, "position": position, "sent_epoch": sent, **fields})
+        return pa.Table.from_pylist(rows, schema=WEB_EVENT_FIELDS)
+
+    def read_crm(self) -> pa.Table:
+        """The CRM extract, every column as text, for the rules to check."""
+        where = self.location.describe(CRM_FILE)
+        if not self.location.exists(CRM_FILE):
+            raise dg.Failure(f"No CRM extract at {where}", allow_retries=False)
+        names = CRM_CUSTOMERS.names
+        options = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), include_columns=names
+        )
+        try:
+            return pacsv.read_csv(
+                pa.BufferReader(self.location.read_buffer(CRM_FILE)), convert_options=options
+            )
+        except (pa.ArrowInvalid, KeyError) as error:
+            raise dg.Failure(
+                f"{where} is not a CSV with the columns {', '.join(names)}: {shortened(error)}",
+                allow_retries=False,
+            ) from error
 
     def read_search_day(self, day: date, columns: tuple[str, ...]) -> pa.Table:
         """The day's part files in name order, rows numbered from 1 in that order, with the
@@ -94,6 +154,13 @@ class LandingZone(Folder):
         return events.append_column(
             "row_number", pa.array(range(1, events.num_rows + 1), pa.int64())
         )
+
+
+WEB_EVENTS = "web_events"
+WEB_HOUR_FOLDER = re.compile(
+    rf"{WEB_EVENTS}/(\d{{4}})/(\d{{2}})/(\d{{2}})/(\d{{2}})/batch-[^/]+\.json"
+)
+CRM_FILE = "crm/crm_customers.csv"
 
 
 # What Arrow raises for bytes that are not a Parquet file it can read (garbage, a truncated
@@ -178,12 +245,23 @@ def conformed(table: pa.Table, schema: pa.Schema, columns: tuple[str, ...], wher
     return pa.Table.from_arrays(cast, schema=pa.schema([schema.field(name) for name in columns]))
 
 
+# An hourly partition key, `2022-04-01-13:00`.
+HOUR_KEY = re.compile(r"(\d{4})-(\d{2})-(\d{2})-(\d{2}):00")
+
+
 class Lake(Folder):
-    """The Parquet lake: `<uri>/<asset>/<partition key>.parquet`."""
+    """The Parquet lake: `<uri>/<asset>/<partition key>.parquet`; an hourly asset's partitions
+    are Hive-style folders, `<asset>/year=2022/month=04/day=01/hour=13/part-0.parquet`, which
+    DuckDB and Spark prune on `year`, `month`, `day` and `hour`."""
 
     @staticmethod
     def partition_file(asset: str, partition_key: str | None) -> str:
-        return f"{asset}.parquet" if partition_key is None else f"{asset}/{partition_key}.parquet"
+        if partition_key is None:
+            return f"{asset}.parquet"
+        if hour := HOUR_KEY.fullmatch(partition_key):
+            year, month, day, hh = hour.groups()
+            return f"{asset}/year={year}/month={month}/day={day}/hour={hh}/part-0.parquet"
+        return f"{asset}/{partition_key}.parquet"
 
     def write_partitions(
         self, asset: str, table: pa.Table, column: str | None, keys: list[str] | None

@@ -1,16 +1,23 @@
 """Partitions of the asset graph: the days and months that the landing zone holds."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
 CONTENT_START = "2022-04-01"
 SEARCH_START = "2022-06-01"
+# The clickstream begins with the viewing log, so that its customers meet their viewing profiles.
+WEB_START = CONTENT_START
 
 content_daily = dg.DailyPartitionsDefinition(start_date=CONTENT_START)
 content_monthly = dg.MonthlyPartitionsDefinition(start_date=CONTENT_START)
 search_daily = dg.DailyPartitionsDefinition(start_date=SEARCH_START)
 search_monthly = dg.MonthlyPartitionsDefinition(start_date=SEARCH_START)
+web_hourly = dg.HourlyPartitionsDefinition(start_date=f"{WEB_START}-00:00")
+web_daily = dg.DailyPartitionsDefinition(start_date=WEB_START)
+web_monthly = dg.MonthlyPartitionsDefinition(start_date=WEB_START)
+
+HOUR_KEY = "%Y-%m-%d-%H:%M"  # Dagster's format for hourly partitions
 
 # A month of daily partitions is one run, not thirty.
 single_run = dg.BackfillPolicy.single_run()
@@ -19,6 +26,11 @@ single_run = dg.BackfillPolicy.single_run()
 def partition_date(key: str) -> date:
     """Daily and monthly keys alike are ISO dates: `2022-04-01`."""
     return date.fromisoformat(key)
+
+
+def partition_hour(key: str) -> datetime:
+    """An hourly key, `2022-04-01-13:00`, as the naive UTC hour it names."""
+    return datetime.strptime(key, HOUR_KEY)
 
 
 def previous_month(month: date) -> date:

@@ -243,3 +243,117 @@ CATEGORY_CORRELATION = _table(
     ],
     primary_key=("month", "category_a", "category_b"),
 )
+
+
+# The web clickstream (docs/web.md). Times are UTC, stored without a zone as the search log's.
+WEB_EVENT_FIELDS = pa.schema(
+    [
+        _field("batch", pa.int64(), "Sequence number of the batch that delivered the event", False),
+        _field("position", pa.int64(), "0-based index of the event in its batch", False),
+        _field("sent_epoch", pa.float64(), "When the batch was sent, epoch seconds", False),
+        _field("is_object", pa.bool_(), "Whether the event is a JSON object", False),
+        *(
+            _field(name, pa.string(), f"{name}, trimmed; NULL if absent or not text")
+            for name in ("session_id", "user_id", "event_type", "page", "device", "browser")
+        ),
+        _field("anonymous_id", pa.string(), "The stable id a session without user_id gets"),
+        _field("timestamp_unit", pa.string(), "seconds, milliseconds, invalid, or NULL if absent"),
+        _field("event_epoch", pa.float64(), "When it happened, epoch seconds"),
+        _field("event_time", pa.timestamp("us"), "When it happened, UTC"),
+        _field("extra_fields", pa.string(), "Fields outside the known ones, comma-separated"),
+        _field("record", pa.string(), "The event as JSON", False),
+    ]
+)
+
+RAW_WEB_EVENTS = pa.schema(
+    [
+        _field("event_time", pa.timestamp("us"), "When it happened, UTC", False),
+        _field("event_epoch", pa.float64(), "When it happened, epoch seconds", False),
+        _field("session_id", pa.string(), "Session id, trimmed", False),
+        _field("user_id", pa.string(), "User id, or the session's anonymous id", False),
+        _field("is_anonymous", pa.bool_(), "Whether user_id was missing", False),
+        _field("event_type", pa.string(), "view, scroll, click, like or comment", False),
+        _field("page", pa.string(), "Page, trimmed", False),
+        _field("device", pa.string(), "Device, or 'unknown'", False),
+        _field("browser", pa.string(), "Browser, or 'unknown'", False),
+        _field("timestamp_unit", pa.string(), "Unit the timestamp was sent in", False),
+        _field("is_late", pa.bool_(), "Delivered more than an hour after it happened", False),
+        _field("batch", pa.int64(), "Batch that delivered it", False),
+        _field("position", pa.int64(), "Index in that batch", False),
+    ]
+)
+
+WEB_QUARANTINE = pa.schema(
+    [
+        _field("hour_start", pa.timestamp("us"), "The hour folder it landed in, UTC", False),
+        _field("batch", pa.int64(), "Batch that delivered it", False),
+        _field("position", pa.int64(), "Index in that batch", False),
+        _field("reason", pa.string(), "First rule the event fails", False),
+        _field("record", pa.string(), "The event as JSON", False),
+    ]
+)
+
+WEB_EXTRA_COLUMNS = pa.schema(
+    [
+        _field("hour_start", pa.timestamp("us"), "The hour folder it landed in, UTC", False),
+        _field("batch", pa.int64(), "Batch that delivered it", False),
+        _field("position", pa.int64(), "Index in that batch", False),
+        _field("session_id", pa.string(), "Session id, trimmed"),
+        _field("extra_fields", pa.string(), "The fields outside the known ones", False),
+        _field("record", pa.string(), "The whole event as JSON", False),
+    ]
+)
+
+WEB_SESSIONS = _table(
+    [
+        _field("date", pa.date32(), "Day the session started, UTC", False),
+        _field("session_id", pa.string(), "Session id", False),
+        _field(
+            "user_id", pa.string(), "The session's first known user, else its anonymous id", False
+        ),
+        _field("is_anonymous", pa.bool_(), "Whether no event of it named a user", False),
+        _field("session_start", pa.timestamp("us"), "First event, UTC", False),
+        _field("session_end", pa.timestamp("us"), "Last event, UTC", False),
+        _field("duration_seconds", pa.float64(), "End minus start", False),
+        _field("events", pa.int64(), "Events of the session", False),
+        _field("unique_pages", pa.int64(), "Distinct pages", False),
+        _field("first_event", pa.string(), "Type of the first event by time", False),
+        _field("last_event", pa.string(), "Type of the last event by time", False),
+        _field("device", pa.string(), "Device of the first event", False),
+        _field("browser", pa.string(), "Browser of the first event", False),
+        _field("interactions", pa.int64(), "Clicks, likes and comments", False),
+        _field("engagement_score", pa.float64(), "Sum of the event types' weights", False),
+    ],
+    primary_key=("date", "session_id"),
+)
+
+CRM_CUSTOMERS = _table(
+    [
+        _field("customer_id", pa.string(), "Customer id, the user_id of the web events", False),
+        _field("contract", pa.string(), "Contract of the viewing profile", False),
+        _field("loyalty_tier", pa.string(), "Bronze, Silver, Gold or Platinum", False),
+        _field("rating", pa.int64(), "The customer's rating of the service, 1 to 5", False),
+    ],
+    primary_key=("customer_id",),
+)
+
+CUSTOMER_LOYALTY = _table(
+    [
+        _field("month", pa.date32(), "First day of the month", False),
+        _field("customer_id", pa.string(), "Customer id", False),
+        _field(
+            "contract", pa.string(), "Contract (joins customer_content_stats); NULL if not in CRM"
+        ),
+        _field("loyalty_tier", pa.string(), "CRM loyalty tier; NULL if not in CRM"),
+        _field("rating", pa.int64(), "CRM rating; NULL if not in CRM"),
+        _field("sessions", pa.int64(), "Sessions started in the month", False),
+        _field("events", pa.int64(), "Events of those sessions", False),
+        _field("engagement_score", pa.float64(), "Sum of the sessions' engagement scores", False),
+        _field("engagement_per_session", pa.float64(), "Engagement score per session", False),
+        _field(
+            "loyalty_interactions", pa.int64(), "Clicks, likes and comments of the month", False
+        ),
+        _field("loyalty_rate_pct", pa.float64(), "Loyalty interactions per 100 events", False),
+    ],
+    primary_key=("month", "customer_id"),
+)

@@ -17,6 +17,7 @@ CONTENT_DAILY = dg.DailyPartitionsDefinition(start_date="2022-04-01")
 CONTENT_MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2022-04-01")
 SEARCH_DAILY = dg.DailyPartitionsDefinition(start_date="2022-06-01")
 SEARCH_MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2022-06-01")
+WEB_HOURLY = dg.HourlyPartitionsDefinition(start_date="2022-04-01-00:00")
 
 # The raw days run every night at 02:30; everything downstream once its inputs are complete.
 NIGHTLY = dg.AutomationCondition.on_cron("30 2 * * *")
@@ -38,6 +39,13 @@ ASSETS = {
     "churn_risk": "analytics",
     "viewing_trends": "analytics",
     "category_correlation": "analytics",
+    "web_event_batches": "web",
+    "raw_web_events": "web",
+    "web_quarantine": "web",
+    "web_extra_columns": "web",
+    "web_sessions": "web",
+    "crm_customers": "web",
+    "customer_loyalty": "web",
 }
 
 PARTITIONS = {
@@ -56,6 +64,13 @@ PARTITIONS = {
     "churn_risk": CONTENT_MONTHLY,
     "viewing_trends": CONTENT_MONTHLY,
     "category_correlation": CONTENT_MONTHLY,
+    "web_event_batches": None,
+    "raw_web_events": WEB_HOURLY,
+    "web_quarantine": WEB_HOURLY,
+    "web_extra_columns": WEB_HOURLY,
+    "web_sessions": CONTENT_DAILY,
+    "crm_customers": None,
+    "customer_loyalty": CONTENT_MONTHLY,
 }
 
 # With the default engine; the engine's kind is the one COMPUTE_ENGINE names.
@@ -75,6 +90,13 @@ KINDS = {
     "churn_risk": {"duckdb", "mysql"},
     "viewing_trends": {"duckdb", "mysql"},
     "category_correlation": {"duckdb", "mysql"},
+    "web_event_batches": {"http", "json"},
+    "raw_web_events": {"parquet", "duckdb"},
+    "web_quarantine": {"parquet", "duckdb"},
+    "web_extra_columns": {"parquet", "duckdb"},
+    "web_sessions": {"duckdb", "parquet"},
+    "crm_customers": {"csv", "mysql"},
+    "customer_loyalty": {"duckdb", "mysql"},
 }
 
 COLUMNS = {
@@ -152,6 +174,61 @@ COLUMNS = {
     ],
     "viewing_trends": ["date", "category", "total_seconds", "viewers"],
     "category_correlation": ["month", "category_a", "category_b", "pearson"],
+    "raw_web_events": [
+        "event_time",
+        "event_epoch",
+        "session_id",
+        "user_id",
+        "is_anonymous",
+        "event_type",
+        "page",
+        "device",
+        "browser",
+        "timestamp_unit",
+        "is_late",
+        "batch",
+        "position",
+    ],
+    "web_quarantine": ["hour_start", "batch", "position", "reason", "record"],
+    "web_extra_columns": [
+        "hour_start",
+        "batch",
+        "position",
+        "session_id",
+        "extra_fields",
+        "record",
+    ],
+    "web_sessions": [
+        "date",
+        "session_id",
+        "user_id",
+        "is_anonymous",
+        "session_start",
+        "session_end",
+        "duration_seconds",
+        "events",
+        "unique_pages",
+        "first_event",
+        "last_event",
+        "device",
+        "browser",
+        "interactions",
+        "engagement_score",
+    ],
+    "crm_customers": ["customer_id", "contract", "loyalty_tier", "rating"],
+    "customer_loyalty": [
+        "month",
+        "customer_id",
+        "contract",
+        "loyalty_tier",
+        "rating",
+        "sessions",
+        "events",
+        "engagement_score",
+        "engagement_per_session",
+        "loyalty_interactions",
+        "loyalty_rate_pct",
+    ],
 }
 
 CHECKS = {
@@ -188,6 +265,24 @@ CHECKS = {
     "churn_risk": {"scores_in_range", "warehouse_schema"},
     "viewing_trends": {"totals_match_the_pivots", "warehouse_schema"},
     "category_correlation": {"correlations_consistent", "warehouse_schema"},
+    "web_event_batches": set(),
+    "raw_web_events": {
+        "required_fields",
+        "timestamp_sanity",
+        "quarantine_share",
+        "rejected_share",
+        "late_event_share",
+    },
+    "web_quarantine": set(),
+    "web_extra_columns": set(),
+    "web_sessions": {"sessions_match_events"},
+    "crm_customers": {"crm_rows_valid", "warehouse_schema"},
+    "customer_loyalty": {
+        "crm_join_accounted",
+        "crm_coverage",
+        "loyalty_rate_in_range",
+        "warehouse_schema",
+    },
 }
 
 AUTOMATION = {
@@ -206,6 +301,13 @@ AUTOMATION = {
     "churn_risk": EAGER,
     "viewing_trends": EAGER,
     "category_correlation": EAGER,
+    "web_event_batches": dg.AutomationCondition.on_cron("*/10 * * * *"),
+    "raw_web_events": EAGER,
+    "web_quarantine": EAGER,
+    "web_extra_columns": EAGER,
+    "web_sessions": EAGER,
+    "crm_customers": NIGHTLY,
+    "customer_loyalty": EAGER,
 }
 
 
@@ -257,7 +359,7 @@ def test_kinds_name_the_engine_of_compute_engine():
     assert kinds == expected
 
 
-@pytest.mark.parametrize("asset", sorted(ASSETS))
+@pytest.mark.parametrize("asset", sorted(COLUMNS))
 def test_column_schema_names_the_columns_in_order_each_described(definitions, asset):
     columns = _node(definitions, asset).metadata["dagster/column_schema"].columns
     assert [column.name for column in columns] == COLUMNS[asset]
@@ -285,12 +387,17 @@ def test_every_asset_is_documented_owned_and_automated(definitions, asset):
 
 
 def test_jobs_and_sensors(definitions):
-    assert {job.name for job in definitions.jobs} == {"content_daily_job", "search_daily_job"}
+    assert {job.name for job in definitions.jobs} == {
+        "content_daily_job",
+        "search_daily_job",
+        "web_hourly_job",
+    }
     sensors = {sensor.name: sensor for sensor in definitions.sensors}
     assert set(sensors) == {
         "automation",
         "new_content_files",
         "new_search_folders",
+        "new_web_hours",
         "check_failure_alerts",
     }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
@@ -299,7 +406,7 @@ def test_jobs_and_sensors(definitions):
 
 def test_the_backfill_policy_of_daily_assets_is_a_single_run(definitions):
     graph = definitions.resolve_asset_graph()
-    for asset in ("raw_log_content", "daily_pivot", "raw_log_search"):
+    for asset in ("raw_log_content", "daily_pivot", "raw_log_search", "raw_web_events"):
         assert graph.get(dg.AssetKey(asset)).backfill_policy == dg.BackfillPolicy.single_run()
 
 

@@ -1,0 +1,230 @@
+"""The checks of the clickstream (docs/web.md): the rules' shares on each hour, the sessions
+against their events, the CRM extract and the loyalty join. They run inside their asset, on
+the data about to be stored (`lib/checks.py`)."""
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from customer_analytics.engines.base import Engine, Source
+from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
+from customer_analytics.lib.raw_checks import (
+    ValidatedDays,
+    quarantine_share_check,
+    rejected_share_check,
+)
+from customer_analytics.rules.schemas import CRM_CUSTOMERS, CUSTOMER_LOYALTY
+from customer_analytics.rules.sql import literals
+from customer_analytics.rules.web import (
+    EVENT_TYPES,
+    LOYALTY_TIERS,
+    QUARANTINE_REASONS,
+    RATINGS,
+    REQUIRED_REASONS,
+    TIMESTAMP_REASONS,
+)
+
+
+def _share_of(reasons: tuple[str, ...], name: str, description: str) -> Check:
+    """Blocks an hour where more than `max_rejected_share` of the events fail `reasons`."""
+
+    def evaluate(validated: ValidatedDays) -> Outcome:
+        def share(counts) -> float:
+            return sum(counts.share(reason) for reason in reasons)
+
+        worst = max(validated.days, key=share)
+        limit = validated.thresholds.max_rejected_share
+        return Outcome(
+            passed=share(worst) <= limit,
+            metadata={
+                "worst_hour": str(worst.day),
+                "share": share(worst),
+                "limit": limit,
+                "by_reason": dg.MetadataValue.json(
+                    {r: sum(c.by_reason.get(r, 0) for c in validated.days) for r in reasons}
+                ),
+            },
+        )
+
+    return Check(name, description, ERROR, evaluate)
+
+
+def _late_events(validated: ValidatedDays) -> Outcome:
+    found = validated.engine.one_row(
+        """SELECT count(*) FILTER (WHERE is_late) AS late, count(*) AS events,
+                  count(*) FILTER (WHERE is_anonymous) AS anonymous FROM valid""",
+        valid=validated.valid,
+    )
+    share = found["late"] / found["events"] if found["events"] else 0.0
+    limit = validated.thresholds.max_late_event_share
+    return Outcome(
+        passed=share <= limit,
+        metadata={
+            "late_events": found["late"],
+            "late_share": share,
+            "anonymous_events": found["anonymous"],
+            "limit": limit,
+        },
+    )
+
+
+RAW_CHECKS = [
+    _share_of(
+        REQUIRED_REASONS,
+        "required_fields",
+        "Each hour's events are JSON objects with session_id, event_type and page (text, not "
+        "empty); an hour where more than the rejected-share limit lack them is not stored.",
+    ),
+    _share_of(
+        TIMESTAMP_REASONS,
+        "timestamp_sanity",
+        "Each hour's timestamps are numbers (seconds or milliseconds) between 2000 and the "
+        "batch's sending time; an hour where more than the rejected-share limit are not is "
+        "not stored.",
+    ),
+    quarantine_share_check(QUARANTINE_REASONS),
+    rejected_share_check,
+    Check(
+        "late_event_share",
+        "Few events are delivered more than an hour after they happened.",
+        WARN,
+        _late_events,
+    ),
+]
+
+
+def _sessions_match_events(engine: Engine, sessions: Source, events: Source, **_) -> Outcome:
+    """Recounts each session from the events, by session_id and time span, independently of
+    the query that built it."""
+    found = engine.one_row(
+        f"""
+        WITH recount AS (
+            SELECT s.session_id, s.events, s.unique_pages, count(e.session_id) AS found,
+                   count(DISTINCT e.page) AS pages
+            FROM sessions s LEFT JOIN events e ON e.session_id = s.session_id
+                 AND e.event_time >= s.session_start AND e.event_time <= s.session_end
+            GROUP BY s.session_id, s.events, s.unique_pages
+        )
+        SELECT (SELECT count(*) FROM sessions) AS sessions,
+               (SELECT count(DISTINCT session_id) FROM sessions) AS distinct_sessions,
+               (SELECT count(*) FROM recount WHERE found <> events OR pages <> unique_pages)
+                   AS miscounted,
+               (SELECT count(*) FROM sessions WHERE session_end < session_start
+                   OR duration_seconds < 0 OR unique_pages > events OR interactions > events
+                   OR engagement_score < 0
+                   OR first_event NOT IN ({literals(EVENT_TYPES)})
+                   OR last_event NOT IN ({literals(EVENT_TYPES)})) AS inconsistent
+        """,
+        sessions=sessions,
+        events=events,
+    )
+    passed = (
+        found["sessions"] == found["distinct_sessions"]
+        and found["miscounted"] == 0
+        and found["inconsistent"] == 0
+    )
+    return Outcome(passed=passed, metadata={name: value or 0 for name, value in found.items()})
+
+
+SESSION_CHECKS = [
+    Check(
+        "sessions_match_events",
+        "One row per session; its events and pages recounted from the events equal its own; "
+        "start ≤ end, pages and interactions ≤ events, first and last events are known types.",
+        ERROR,
+        _sessions_match_events,
+    ),
+]
+
+
+def _crm_valid(crm: pa.Table, **_) -> Outcome:
+    ids = crm["customer_id"]
+    duplicated = crm.num_rows - pc.count_distinct(ids).as_py()
+    missing = {
+        name: crm.num_rows - pc.count(crm[name]).as_py()
+        for name in ("customer_id", "contract", "loyalty_tier", "rating")
+    }
+    bad_tier = crm.num_rows - pc.sum(pc.is_in(crm["loyalty_tier"], pa.array(LOYALTY_TIERS))).as_py()
+    bad_rating = crm.num_rows - pc.sum(pc.is_in(crm["rating"], pa.array(RATINGS))).as_py()
+    return Outcome(
+        passed=not (duplicated or bad_tier or bad_rating or any(missing.values())),
+        metadata={
+            "customers": crm.num_rows,
+            "duplicated_customer_ids": duplicated,
+            "missing_values": dg.MetadataValue.json(missing),
+            "tiers_outside_list": bad_tier,
+            "ratings_outside_1_to_5": bad_rating,
+        },
+    )
+
+
+CRM_CHECKS = [
+    Check(
+        "crm_rows_valid",
+        "Each customer once, with a contract, a tier of Bronze, Silver, Gold or Platinum and a "
+        "rating from 1 to 5.",
+        ERROR,
+        _crm_valid,
+    ),
+    warehouse_schema_check("crm_customers", CRM_CUSTOMERS),
+]
+
+
+def _join_accounted(engine: Engine, loyalty: pa.Table, sessions: Source, **_) -> Outcome:
+    expected = engine.one_row(
+        """SELECT count(DISTINCT user_id) AS customers, count(*) AS sessions
+           FROM sessions WHERE NOT is_anonymous""",
+        sessions=sessions,
+    )
+    matched = pc.count(loyalty["loyalty_tier"]).as_py()
+    return Outcome(
+        passed=loyalty.num_rows == expected["customers"]
+        and pc.sum(loyalty["sessions"]).as_py() in (expected["sessions"], None)
+        and pc.count_distinct(loyalty["customer_id"]).as_py() == loyalty.num_rows,
+        metadata={
+            "customers_with_sessions": expected["customers"],
+            "rows": loyalty.num_rows,
+            "in_crm": matched,
+            "not_in_crm": loyalty.num_rows - matched,
+            "sessions_of_named_users": expected["sessions"],
+        },
+    )
+
+
+def _unmatched(loyalty: pa.Table, thresholds, **_) -> Outcome:
+    unmatched = loyalty.num_rows - pc.count(loyalty["loyalty_tier"]).as_py()
+    share = unmatched / loyalty.num_rows if loyalty.num_rows else 0.0
+    limit = thresholds.max_unmatched_crm_share
+    return Outcome(
+        passed=share <= limit,
+        metadata={"not_in_crm": unmatched, "share": share, "limit": limit},
+    )
+
+
+def _rates_in_range(loyalty: pa.Table, **_) -> Outcome:
+    rate = loyalty["loyalty_rate_pct"]
+    below, above = (
+        pc.sum(f(rate, bound)).as_py() or 0 for f, bound in ((pc.less, 0), (pc.greater, 100))
+    )
+    return Outcome(passed=not (below or above), metadata={"below_0": below, "above_100": above})
+
+
+LOYALTY_CHECKS = [
+    Check(
+        "crm_join_accounted",
+        "Every named user with sessions in the month is one row, in the CRM or counted as not "
+        "in it; the rows' sessions add up to the month's sessions of named users.",
+        ERROR,
+        _join_accounted,
+    ),
+    Check(
+        "crm_coverage",
+        "Few customers of the clickstream are unknown to the CRM extract.",
+        WARN,
+        _unmatched,
+    ),
+    Check(
+        "loyalty_rate_in_range", "Loyalty rates lie between 0 and 100 %.", ERROR, _rates_in_range
+    ),
+    warehouse_schema_check("customer_loyalty", CUSTOMER_LOYALTY),
+]
