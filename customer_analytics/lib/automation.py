@@ -24,8 +24,9 @@ nightly_deadline = dg.FreshnessPolicy.cron(
 def new_files_sensor(
     name: str, log: str, job, partitions: dg.PartitionsDefinition
 ) -> dg.SensorDefinition:
-    """Requests the partition of each day file (or folder) that appears or changes in the
-    landing zone, once: the cursor remembers the version of every day it has seen.
+    """Requests the partition of each day file (or folder, or hour folder of web events) that
+    appears or changes in the landing zone, once: the cursor remembers the version of every
+    partition it has seen.
 
     Its first tick only records what is already there: switching it on over a landing zone
     full of history launches nothing (backfill history from the UI or the CLI instead)."""
@@ -35,7 +36,8 @@ def new_files_sensor(
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Runs {job.name} for each day of {log}/ that lands or is rewritten.",
+        description=f"Runs {job.name} for each partition (a day, or an hour of web_events) of "
+        f"{log}/ that lands or is rewritten.",
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
         arrived = landing.arrived(log)

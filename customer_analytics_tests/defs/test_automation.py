@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from customer_analytics.definitions import defs
-from customer_analytics.defs.automation import new_content_files
+from customer_analytics.defs.automation import new_content_files, new_web_hours
 from customer_analytics_tests.conftest import content_line
 
 
@@ -100,3 +100,31 @@ def test_a_month_is_requested_once_all_its_days_are_materialized(instance):
         cursor=result.cursor,
     )
     assert again.total_requested == 0
+
+
+def _land_batch(project, hour: datetime, batch: int) -> None:
+    body = {"batch": batch, "cursor": str(batch), "sent_at": 0, "positions": [], "events": []}
+    relative = f"web_events/{hour:%Y/%m/%d/%H}/batch-{batch:08d}.json"
+    project.raw.write(relative, lambda sink: sink.write(json.dumps(body).encode()))
+
+
+def test_a_late_batch_requests_its_hour_again(project, instance):
+    """A batch landing in an hour already seen (late events) runs that hour again, only it."""
+    landing = {"landing": project.resources()["landing"]}
+    thirteen, fourteen = datetime(2022, 4, 1, 13), datetime(2022, 4, 1, 14)
+    _land_batch(project, thirteen, 0)
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor, resources=landing) as ctx:
+            result = new_web_hours(ctx)
+        return [r.partition_key for r in result.run_requests], result.cursor
+
+    requested, cursor = tick(None)
+    assert requested == []
+    _land_batch(project, fourteen, 1)
+    requested, cursor = tick(cursor)
+    assert requested == ["2022-04-01-14:00"]
+    _land_batch(project, thirteen, 2)  # late events of 13:00, delivered with batch 2
+    requested, cursor = tick(cursor)
+    assert requested == ["2022-04-01-13:00"]
+    assert new_web_hours.job_name == "web_hourly_job"
