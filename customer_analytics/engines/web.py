@@ -153,9 +153,9 @@ def customer_loyalty(sessions: Source, crm: Source, month: date) -> Query:
         )
         SELECT DATE {literal(month.isoformat())} AS month, u.user_id AS customer_id,
                c.contract, c.loyalty_tier, c.rating, u.sessions, u.events, u.engagement_score,
-               u.engagement_score / u.sessions AS engagement_per_session,
+               u.engagement_score / NULLIF(u.sessions, 0) AS engagement_per_session,
                u.loyalty_interactions,
-               100.0 * u.loyalty_interactions / u.events AS loyalty_rate_pct
+               100.0 * u.loyalty_interactions / NULLIF(u.events, 0) AS loyalty_rate_pct
         FROM users u LEFT JOIN crm c ON c.customer_id = u.user_id
         ORDER BY customer_id
         """,

@@ -93,7 +93,7 @@ class LandingZone(Folder):
             where = self.location.describe(relative)
             try:
                 batch = json.loads(self.location.read_buffer(relative).to_pybytes())
-                events = zip(batch["positions"], batch["events"], strict=True)
+                events = list(zip(batch["positions"], batch["events"], strict=True))
                 number, sent = int(batch["batch"]), float(batch["sent_at"])
             except (ValueError, KeyError, TypeError) as error:
                 raise dg.Failure(

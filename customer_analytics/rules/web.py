@@ -76,9 +76,11 @@ def timestamp_seconds(value: object) -> tuple[float | None, str | None]:
         return None, "invalid"
     if isinstance(value, float) and not math.isfinite(value):
         return None, "invalid"
-    if abs(value) >= MILLISECONDS_FROM:
-        return value / 1000, "milliseconds"
-    return float(value), "seconds"
+    unit = "milliseconds" if abs(value) >= MILLISECONDS_FROM else "seconds"
+    try:
+        return (value / 1000 if unit == "milliseconds" else float(value)), unit
+    except OverflowError:  # a JSON integer beyond any float: out of range, not a crash
+        return (math.inf if value > 0 else -math.inf), unit
 
 
 def event_time(value: object) -> datetime | None:
@@ -200,6 +202,6 @@ def crm_rows(extract: pa.Table) -> pa.Table:
     def text(name: str) -> list[str | None]:
         return [text_value(value) for value in extract[name].to_pylist()]
 
-    ratings = [int(v) if v and v.isdigit() else None for v in text("rating")]
+    ratings = [int(v) if v and v.isascii() and v.isdigit() else None for v in text("rating")]
     columns = {name: text(name) for name in ("customer_id", "contract", "loyalty_tier")}
     return pa.table({**columns, "rating": pa.array(ratings, pa.int64())})
