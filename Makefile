@@ -38,6 +38,7 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(LAUNCH) --assets monthly_top_keyword,keyword_category,customer_search_stats \
 		--partition 2022-07-01
 	$(LAUNCH) --assets group:analytics --partition 2022-04-01
+	@$(BIN)/python -m customer_analytics.demo web
 	@$(BIN)/python -m customer_analytics.demo summary
 
 # dg checks that it runs from the project's own virtual environment.

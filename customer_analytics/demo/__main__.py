@@ -1,4 +1,5 @@
 """python -m customer_analytics.demo launch --assets A,B [--partition K | --partition-range S...E]
+python -m customer_analytics.demo web
 python -m customer_analytics.demo summary"""
 
 import argparse
@@ -6,6 +7,7 @@ import sys
 
 from customer_analytics.demo.launch import launch
 from customer_analytics.demo.summary import summary
+from customer_analytics.demo.web import web_demo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,10 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     span = step.add_mutually_exclusive_group()
     span.add_argument("--partition")
     span.add_argument("--partition-range", help="START...END")
+    commands.add_parser("web", help="serve the sample events and materialize the web group")
     commands.add_parser("summary", help="print the profiles the demo produced")
     args = parser.parse_args(argv)
     if args.command == "launch":
         return launch(args.assets, args.partition, args.partition_range)
+    if args.command == "web":
+        return web_demo()
     summary()
     return 0
 

@@ -50,6 +50,19 @@ def summary() -> None:
         )
     print(tastes.dropna().head(8).to_string(index=False))
 
+    loyalty = warehouse.read("customer_loyalty", _month("month", CONTENT_MONTH)).to_pandas()
+    print(
+        f"\ncustomer_loyalty {CONTENT_MONTH:%Y-%m}: {len(loyalty):,} customers of the "
+        "clickstream, by CRM tier:"
+    )
+    by_tier = loyalty.groupby(loyalty["loyalty_tier"].fillna("not in CRM")).agg(
+        customers=("customer_id", "count"),
+        loyalty_rate_pct=("loyalty_rate_pct", "mean"),
+        engagement_per_session=("engagement_per_session", "mean"),
+        rating=("rating", "mean"),
+    )
+    print(by_tier.round(2).to_string())
+
     warehouse_url = sa.make_url(settings.warehouse_url).render_as_string(hide_password=True)
     with dg.DagsterInstance.get() as instance:
         home = instance.root_directory

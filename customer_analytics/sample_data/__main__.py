@@ -7,8 +7,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from customer_analytics.sample_data.content import CONTRACTS_PER_DAILY_LINE
+from customer_analytics.sample_data.content import CONTRACTS_PER_DAILY_LINE, default_contracts
 from customer_analytics.sample_data.generator import generate
+from customer_analytics.sample_data.web import CRM_CUSTOMERS_DEFAULT, crm_customers, write_crm
 
 
 def _positive(text: str) -> int:
@@ -31,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Generate sample raw logs in the landing-zone layout: "
             "log_content/YYYYMMDD.json (NDJSON Elasticsearch hits) and "
-            "log_search/YYYYMMDD/part-00000.parquet for 2022-06-01..14 and 2022-07-01..14. "
+            "log_search/YYYYMMDD/part-00000.parquet for 2022-06-01..14 and 2022-07-01..14, "
+            "and the CRM extract crm/crm_customers.csv (the clickstream itself is served by "
+            "python -m customer_analytics.sample_data.events_api). "
             "The same options always produce the same bytes."
         ),
     )
@@ -78,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-search", dest="search", action="store_false", help="skip log_search")
     parser.add_argument(
+        "--crm-customers",
+        type=_positive,
+        default=CRM_CUSTOMERS_DEFAULT,
+        help=f"customers of the CRM extract (default: {CRM_CUSTOMERS_DEFAULT}; the events "
+        "server's --customers must match)",
+    )
+    parser.add_argument(
+        "--crm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write crm/crm_customers.csv (default: unless --no-content or --no-search "
+        "restricts the run to the logs it keeps)",
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="print only the summary line, not one line a file"
     )
     return parser
@@ -100,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             search=args.search,
             verbose=not args.quiet,
         )
+        if args.crm if args.crm is not None else args.content and args.search:
+            # The contracts of the content days of the same seed and population.
+            population = args.contracts or default_contracts(args.lines_per_day)
+            table = crm_customers(args.seed, args.crm_customers, contracts=population)
+            path = write_crm(args.out, table)
+            if not args.quiet:
+                print(f"{path.relative_to(args.out)}  {table.num_rows:,} rows", file=sys.stderr)
     except ValueError as error:  # a population too large for the contract numbering
         parser.error(str(error))
     print(
