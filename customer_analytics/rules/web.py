@@ -187,7 +187,7 @@ def reason_conditions(hour_start: datetime, hour_end: datetime) -> dict[str, str
 DUPLICATE_KEY = ("session_id", "user_id", "event_type", "page", "device", "browser", "event_epoch")
 
 
-def weighted_sql(event_type: str, weights: Mapping[str, float]) -> str:
+def weighted_sql(event_type: str, weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> str:
     """The weight of an event type as SQL (0 for a type without one)."""
     branches = " ".join(
         f"WHEN {literal(name)} THEN {float(weight)!r}" for name, weight in weights.items()

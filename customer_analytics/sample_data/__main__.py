@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.crm if args.crm is not None else args.content and args.search:
             # The contracts of the content days of the same seed and population.
             population = args.contracts or default_contracts(args.lines_per_day)
-            table = crm_customers(args.seed, args.crm_customers, contracts=population)
+            # A small sample has fewer contracts than the default CRM has customers.
+            customers = min(args.crm_customers, population)
+            table = crm_customers(args.seed, customers, contracts=population)
             path = write_crm(args.out, table)
             if not args.quiet:
                 print(f"{path.relative_to(args.out)}  {table.num_rows:,} rows", file=sys.stderr)

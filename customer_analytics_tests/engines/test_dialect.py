@@ -48,9 +48,11 @@ COLUMN_NAMES = ("value", "other", "third")
 
 
 def _rule_sql(key: str) -> str:
-    """The rule's SQL: over the columns `value`, `other`, ... if it takes column names."""
+    """The rule's SQL: over the columns `value`, `other`, ... if it takes column names (the
+    parameters with a default keep it)."""
     function = RULES[key]
-    return function(*COLUMN_NAMES[: len(inspect.signature(function).parameters)])
+    names = [p for p in inspect.signature(function).parameters.values() if p.default is p.empty]
+    return function(*COLUMN_NAMES[: len(names)])
 
 
 # --- running SQL on both engines -----------------------------------------------------------------
@@ -164,6 +166,12 @@ TOTALS_ROWS = [
 LONGEST = MAX_CONTRACT_LENGTH
 
 CASES = {
+    # The default engagement weights; a type without one (or NULL) scores 0.
+    "web.weighted_sql": Case(
+        TEXT,
+        [("view",), ("scroll",), ("click",), ("like",), ("comment",), ("hover",), (None,)],
+        [1.0, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0],
+    ),
     # Active days at the level edges (Low 1-9, Medium 10-20, High 21+); 0 and NULL have none.
     "analytics.activity_level_sql": Case(
         {"value": "bigint"},

@@ -2,6 +2,7 @@
 web_extra_columns) → web_sessions → customer_loyalty, with crm_customers beside it."""
 
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -14,7 +15,7 @@ from customer_analytics.defs.web.checks import (
     SESSION_CHECKS,
 )
 from customer_analytics.engines import web
-from customer_analytics.engines.base import LakeFiles, rows_by_value
+from customer_analytics.engines.base import Engine, LakeFiles, rows_by_value
 from customer_analytics.io_managers.warehouse import WarehouseResource
 from customer_analytics.lib.automation import NIGHTLY, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
@@ -134,7 +135,17 @@ def raw_web_events(
         yield from _validated_hours(context, hours, opened, landing, lake, thresholds)
 
 
-def _validated_hours(context, hours: list[datetime], engine, landing, lake, thresholds):
+def _validated_hours(
+    context: dg.AssetExecutionContext,
+    hours: list[datetime],
+    engine: Engine,
+    landing: LandingZone,
+    lake: Lake,
+    thresholds: CheckThresholds,
+) -> Iterator[dg.Output | dg.AssetCheckResult | dg.AssetMaterialization]:
+    """Parses each hour and stages its three outputs as soon as it is parsed, runs the checks
+    on the staged hours, then puts them in place and emits them (as `lib/raw_days.py` does for
+    the days of the other domains, with an hour where they have a day)."""
     outputs = tuple(OUTS)
     counts, extra = [], 0
     with StagedPartitions(lake, context.run.run_id, engine) as staged:
