@@ -180,10 +180,10 @@ def _validated_days(
         if dg.AssetKey(name) in context.selected_asset_keys:
             yield dg.Output(stored[name], output_name=name, metadata=metadata)
         else:
-            yield from _stored_alongside(context, lake, stored[name], metadata)
+            yield from stored_alongside(context, lake, stored[name], metadata)
 
 
-def _stored_alongside(
+def stored_alongside(
     context: dg.AssetExecutionContext, lake: Lake, stored: StoredPartitions, metadata: dict
 ) -> Iterator[dg.AssetMaterialization]:
     """Reports an output left out of the selection: written from the same read as the

@@ -22,7 +22,7 @@ from customer_analytics.lib.checks import CheckThresholds, check_specs, run_chec
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
 from customer_analytics.lib.events_api import EventsApi, land_batches
 from customer_analytics.lib.landing import Lake, LandingZone
-from customer_analytics.lib.metadata import OWNERS, stored_table, table_metadata, value_counts
+from customer_analytics.lib.metadata import OWNERS, stored_table, value_counts
 from customer_analytics.lib.partitions import (
     HOUR_KEY,
     partition_date,
@@ -33,6 +33,7 @@ from customer_analytics.lib.partitions import (
     web_monthly,
 )
 from customer_analytics.lib.raw_checks import DayCounts, ValidatedDays
+from customer_analytics.lib.raw_days import stored_alongside
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions
 from customer_analytics.rules import schemas
@@ -195,11 +196,8 @@ def _validated_hours(
         recorded = {**metadata[name], **engine_metadata(engine)}
         if dg.AssetKey(name) in context.selected_asset_keys:
             yield dg.Output(stored[name], output_name=name, metadata=recorded)
-            continue
-        files = stored[name].files
-        recorded |= {**table_metadata(files.dataset()), "path": lake.location.describe(name)}
-        for key in stored[name].keys:
-            yield dg.AssetMaterialization(asset_key=name, partition=key, metadata=recorded)
+        else:
+            yield from stored_alongside(context, lake, stored[name], recorded)
 
 
 # A session across midnight is built whole: the day reads the hours of the day before and after.
