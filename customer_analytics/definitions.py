@@ -23,6 +23,8 @@ def compute_engine(settings: Settings) -> ComputeEngine:
         master=settings.spark_master_url,
         remote=settings.spark_remote,
         driver_memory=settings.spark_driver_memory,
+        driver_host=settings.spark_driver_host,
+        driver_bind_address=settings.spark_driver_bind_address,
     )
     return ComputeEngine(name="spark", spark=LazyPySparkResource(spark_config=config))
 
@@ -48,7 +50,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "lake_io_manager": ParquetIOManager(lake=lake),
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse, exports=exports),
         "thresholds": settings.check_thresholds,
-        "events_api": EventsApi(url=settings.events_api_url),
+        "events_api": EventsApi(
+            url=settings.events_api_url,
+            max_batches_per_run=settings.events_api_max_batches_per_run,
+            max_seconds_per_run=settings.events_api_max_seconds_per_run,
+        ),
         "engagement": EngagementWeights(weights=settings.engagement_weights),
         "alerts": AlertWebhook(
             url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_configured else None,

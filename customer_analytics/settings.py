@@ -7,8 +7,10 @@ credentials (the warehouse URL, the OpenAI key, the webhook) are handed to Dagst
 its value. AWS keys stay with the AWS credential chain (boto3's and Arrow's own).
 """
 
+import ipaddress
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,9 @@ DEFAULTS = {
     "SPARK_DRIVER_MEMORY": "4g",
     # The shipped events server's address (python -m customer_analytics.sample_data.events_api).
     "EVENTS_API_URL": "http://127.0.0.1:8765",
+    # The bounds of one run of the poller: an API with more is polled again by the next run.
+    "EVENTS_API_MAX_BATCHES_PER_RUN": "1000",
+    "EVENTS_API_MAX_SECONDS_PER_RUN": "300",
     "WEB_EVENT_WEIGHTS": "",
 }
 COMPUTE_ENGINES = ("duckdb", "spark")
@@ -56,7 +61,8 @@ class CheckThresholds(dg.ConfigurableResource):
     max_unknown_app_share: float = pydantic.Field(0.01, ge=0, le=1)
     max_long_duration_share: float = pydantic.Field(0.0, ge=0, le=1)  # durations over a day
     min_volume_ratio: float = pydantic.Field(0.5, ge=0, le=1)  # of the trailing median
-    trailing_days: int = pydantic.Field(7, ge=1)
+    # A year at most: each day checked looks up this many earlier days in the lake.
+    trailing_days: int = pydantic.Field(7, ge=1, le=366)
     max_other_share: float = pydantic.Field(0.3, ge=0, le=1)  # keywords classified `Other`
     # Clickstream events delivered more than an hour after they happened.
     max_late_event_share: float = pydantic.Field(0.1, ge=0, le=1)
@@ -117,6 +123,46 @@ def days_of_month(name: str, raw: str) -> tuple[int, ...]:
     return tuple(sorted(days))
 
 
+# A DNS name: dot-separated labels of letters, digits, `-` and `_` (Compose service names).
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+
+
+def is_host(text: str) -> bool:
+    """A host name (at most 253 characters) or an IPv4 or IPv6 address, without brackets."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return len(text) <= 253 and HOST_NAME.fullmatch(text) is not None
+    return True
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why `url` cannot be the base of the http(s) addresses built on it, or None."""
+    # urlsplit would drop tabs and line breaks and strip spaces without a word.
+    if re.search(r"[\s\x00-\x1f\x7f]", url):
+        return "a URL holds no spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as error:  # brackets around something other than an IPv6 address
+        return f"not a URL ({error})"
+    if parts.scheme not in ("http", "https") or not url.lower().startswith(parts.scheme + "://"):
+        return "expected an http:// or https:// URL"
+    if not parts.hostname:
+        return "the URL names no host"
+    if not is_host(parts.hostname):
+        return f"{parts.hostname!r} is not a host name or IP address"
+    try:
+        port_valid = parts.port != 0  # None: the scheme's own port
+    except ValueError:  # not a number, or beyond 65535
+        port_valid = False
+    if not port_valid:
+        return "the port must be a number from 1 to 65535"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "expected a base URL, without ?query or #fragment"
+    return None
+
+
 def resolve_uri(uri: str) -> str:
     """A local path relative to the repository root becomes absolute; `s3://` URIs stay as they are."""
     if "://" in uri:
@@ -155,7 +201,11 @@ class Settings:
     spark_master_url: str
     spark_remote: str | None
     spark_driver_memory: str
+    spark_driver_host: str | None
+    spark_driver_bind_address: str | None
     events_api_url: str
+    events_api_max_batches_per_run: int
+    events_api_max_seconds_per_run: int
     engagement_weights: dict[str, float]
 
     @property
@@ -178,15 +228,45 @@ class Settings:
 
         def positive_int(name: str) -> int:
             raw = value(name)
-            if not raw.strip().isdigit() or int(raw) < 1:
-                raise ConfigurationError(f"{name}={raw!r}: expected a whole number above 0")
+            # Digits 0-9 only: str.isdigit() takes `²`, which int() refuses, and int() reads
+            # the digits of other scripts. 18 digits at most keep it a 64-bit integer.
+            if not re.fullmatch(r"\s*[0-9]{1,18}\s*", raw) or int(raw) < 1:
+                raise ConfigurationError(
+                    f"{name}={raw!r}: expected a whole number above 0, at most 18 digits 0-9"
+                )
             return int(raw)
 
         def http_url(name: str) -> str:
             url = value(name)
-            if not url.startswith(("http://", "https://")):
-                raise ConfigurationError(f"{name}={url!r}: expected an http:// or https:// URL")
+            # A user name or password would show in messages and in the UI: not repeated here.
+            if re.match(r"[^/?#]*//[^/?#]*@", url):
+                raise ConfigurationError(
+                    f"{name}: a user name or password in the URL is not supported "
+                    "(the value is not shown)"
+                )
+            if problem := http_url_problem(url):
+                raise ConfigurationError(f"{name}={url!r}: {problem}, e.g. {DEFAULTS[name]}")
             return url.rstrip("/")
+
+        def memory_size(name: str) -> str:
+            raw = value(name).strip()
+            # Spark's sizes: digits 0-9 and a unit (none is MiB for the driver's memory).
+            sized = re.fullmatch(r"([0-9]{1,9})(?:[kmgt]b?)?", raw, re.IGNORECASE)
+            if not sized or int(sized[1]) < 1:
+                raise ConfigurationError(
+                    f"{name}={raw!r}: expected a size above 0 in digits 0-9 and a unit k, m, g "
+                    "or t, e.g. 512m or 4g"
+                )
+            return raw
+
+        def optional_host(name: str) -> str | None:
+            raw = env.get(name, "").strip()
+            if raw and not is_host(raw):
+                raise ConfigurationError(
+                    f"{name}={raw!r}: expected a host name or IP address, without a port, "
+                    "brackets or scheme (e.g. 10.0.0.5 or dagster-daemon)"
+                )
+            return raw or None
 
         classifier = choice("KEYWORD_CLASSIFIER", KEYWORD_CLASSIFIERS)
         if classifier == "openai" and not env.get("OPENAI_API_KEY"):
@@ -211,8 +291,12 @@ class Settings:
             check_thresholds=check_thresholds(env),
             spark_master_url=value("SPARK_MASTER_URL"),
             spark_remote=env.get("SPARK_REMOTE") or None,
-            spark_driver_memory=value("SPARK_DRIVER_MEMORY"),
+            spark_driver_memory=memory_size("SPARK_DRIVER_MEMORY"),
+            spark_driver_host=optional_host("SPARK_DRIVER_HOST"),
+            spark_driver_bind_address=optional_host("SPARK_DRIVER_BIND_ADDRESS"),
             events_api_url=http_url("EVENTS_API_URL"),
+            events_api_max_batches_per_run=positive_int("EVENTS_API_MAX_BATCHES_PER_RUN"),
+            events_api_max_seconds_per_run=positive_int("EVENTS_API_MAX_SECONDS_PER_RUN"),
             engagement_weights=engagement_weights(value("WEB_EVENT_WEIGHTS")),
         )
 

@@ -5,6 +5,8 @@ files is Spark's own. Nothing large comes back to the driver: the lake is read w
 `spark.read.parquet`, each result is written by the executors and only aggregates are collected.
 """
 
+import ipaddress
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,24 +47,75 @@ BYTES_PER_SHUFFLE_PARTITION = 128 * 1024 * 1024
 
 
 def spark_config(
-    master: str | None = None, remote: str | None = None, driver_memory: str = "4g"
+    master: str | None = None,
+    remote: str | None = None,
+    driver_memory: str = "4g",
+    driver_host: str | None = None,
+    driver_bind_address: str | None = None,
 ) -> dict[str, str]:
     """The session's configuration: a master (`local[*]`, `spark://host:7077`) or a Spark
-    Connect server (`sc://host:15002`), and SESSION_CONFIG."""
+    Connect server (`sc://host:15002`), where the driver listens, and SESSION_CONFIG."""
     where = {"spark.remote": remote} if remote else {"spark.master": master or "local[*]"}
     return {
         **where,
         "spark.app.name": "customer_analytics",
         "spark.ui.enabled": "false",
         "spark.driver.memory": driver_memory,
-        # Loopback in local mode: a container's host name need not resolve.
+        # A Spark Connect client runs no driver.
         **(
-            {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
-            if (master or "local").startswith("local") and not remote
-            else {}
+            {}
+            if remote
+            else driver_addresses(master or "local[*]", driver_host, driver_bind_address)
         ),
         **SESSION_CONFIG,
     }
+
+
+def driver_addresses(
+    master: str, host: str | None = None, bind_address: str | None = None
+) -> dict[str, str]:
+    """Where the driver listens and the address it gives the cluster: loopback when the master
+    is on this machine's loopback (nothing else must reach the driver, and a container's host
+    name need not resolve), else Spark's default (the address of the machine's host name, where
+    the cluster can call back); `host` and `bind_address` (SPARK_DRIVER_HOST,
+    SPARK_DRIVER_BIND_ADDRESS) override them."""
+    loopback = "127.0.0.1" if master_on_loopback(master) else None
+    chosen = {
+        "spark.driver.host": host or loopback,
+        "spark.driver.bindAddress": bind_address or loopback,
+    }
+    return {key: address for key, address in chosen.items() if address}
+
+
+def master_on_loopback(master: str) -> bool:
+    """Local mode, or a standalone master (`spark://host:port`, standbys after commas) whose
+    every host is localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if master.startswith("local"):
+        return True
+    if not master.startswith("spark://"):
+        return False
+    try:
+        hosts = [
+            urllib.parse.urlsplit(f"//{address}").hostname
+            for address in master.removeprefix("spark://").split(",")
+        ]
+    except ValueError:  # `[` without an IPv6 address: Spark refuses the URL itself
+        return False
+    return all(map(host_on_loopback, hosts))
+
+
+def host_on_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":  # urlsplit gives the host in lower case
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name other than localhost may resolve anywhere
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def spark_uri(uri: str) -> str:

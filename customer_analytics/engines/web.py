@@ -16,6 +16,7 @@ from customer_analytics.engines.base import Engine, Query, Source
 from customer_analytics.rules import schemas
 from customer_analytics.rules.sql import first_failing_reason, literal, literals
 from customer_analytics.rules.web import (
+    DUPLICATE,
     DUPLICATE_KEY,
     INTERACTIONS,
     LATE_AFTER_SECONDS,
@@ -44,15 +45,26 @@ def _epoch(moment: datetime | date) -> float:
 
 
 def checked_events(events: Source, hour: datetime) -> Query:
-    """Every event of an hour folder with the first rule it fails as `reason`."""
+    """Every event of an hour folder with the first rule it fails as `reason`. A duplicate is
+    sought among the events that pass every other rule: an event quarantined first (ahead of
+    its batch's clock, its text escaped) does not make a valid one with the same key its
+    duplicate."""
     conditions = reason_conditions(hour, hour + timedelta(hours=1))
+    others = {reason: rule for reason, rule in conditions.items() if reason != DUPLICATE}
+    other_reason = first_failing_reason(others, [r for r in QUARANTINE_REASONS if r in others])
     return Query(
         f"""
-        WITH keyed AS (
-            SELECT *, row_number() OVER (
-                PARTITION BY {", ".join(DUPLICATE_KEY)} ORDER BY batch, position) > 1
-                AS repeated_event
+        WITH delivered AS (
+            SELECT *, row_number() OVER (PARTITION BY record ORDER BY batch, position) > 1
+                AS redelivered_event
             FROM events
+        ), judged AS (
+            SELECT *, {other_reason} IS NULL AS passes_but_duplicates FROM delivered
+        ), keyed AS (
+            SELECT *, passes_but_duplicates AND row_number() OVER (
+                PARTITION BY passes_but_duplicates, {", ".join(DUPLICATE_KEY)}
+                ORDER BY batch, position) > 1 AS repeated_event
+            FROM judged
         )
         SELECT *, {first_failing_reason(conditions, QUARANTINE_REASONS)} AS reason FROM keyed
         """,

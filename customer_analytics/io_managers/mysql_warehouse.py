@@ -43,6 +43,8 @@ VARCHAR_LENGTH = 255
 VARCHAR_LENGTHS = {
     "Contract": MAX_CONTRACT_LENGTH,
     "user_id": MAX_USER_ID_LENGTH,
+    "customer_id": MAX_USER_ID_LENGTH,  # the clickstream's user_id, the CRM's customer
+    "contract": MAX_CONTRACT_LENGTH,  # the CRM's, as the viewing log's Contract
     "keyword": MAX_KEYWORD_LENGTH,
     "keyword_prev": MAX_KEYWORD_LENGTH,
     "keyword_cur": MAX_KEYWORD_LENGTH,

@@ -2,6 +2,9 @@
 Parquet lake and the CSV exports."""
 
 import calendar
+import codecs
+import csv
+import io
 import json
 import re
 from datetime import date, datetime
@@ -16,6 +19,7 @@ from dagster_aws.s3 import S3Resource
 from customer_analytics.engines.base import LakeFiles
 from customer_analytics.engines.storage import Location
 from customer_analytics.lib.metadata import shortened
+from customer_analytics.rules.csv_cells import spreadsheet_safe
 from customer_analytics.rules.schemas import CRM_CUSTOMERS, LOG_SEARCH_FILE, WEB_EVENT_FIELDS
 from customer_analytics.rules.web import event_fields
 
@@ -107,23 +111,18 @@ class LandingZone(Folder):
         return pa.Table.from_pylist(rows, schema=WEB_EVENT_FIELDS)
 
     def read_crm(self) -> pa.Table:
-        """The CRM extract, every column as text, for the rules to check."""
+        """The CRM extract's columns of `CRM_CUSTOMERS`, every value as text whatever it holds,
+        and `line`, the line of the file each row starts on (the header is line 1), for the
+        rules to check and name the rows they refuse. Blank lines are skipped; other columns
+        are ignored. A file that cannot be read so fails, naming the file and what is wrong:
+        no header, no rows, a missing or repeated column, bytes that are not UTF-8, a row
+        with another number of fields than the header, a field longer than the csv module
+        reads (`csv.field_size_limit()`, 131,072 characters)."""
         where = self.location.describe(CRM_FILE)
         if not self.location.exists(CRM_FILE):
             raise dg.Failure(f"No CRM extract at {where}", allow_retries=False)
-        names = CRM_CUSTOMERS.names
-        options = pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), include_columns=names
-        )
-        try:
-            return pacsv.read_csv(
-                pa.BufferReader(self.location.read_buffer(CRM_FILE)), convert_options=options
-            )
-        except (pa.ArrowInvalid, KeyError) as error:
-            raise dg.Failure(
-                f"{where} is not a CSV with the columns {', '.join(names)}: {shortened(error)}",
-                allow_retries=False,
-            ) from error
+        text = _utf8_text(self.location.read_buffer(CRM_FILE).to_pybytes(), where)
+        return _crm_columns(text, where)
 
     def read_search_day(self, day: date, columns: tuple[str, ...]) -> pa.Table:
         """The day's part files in name order, rows numbered from 1 in that order, with the
@@ -161,6 +160,80 @@ WEB_HOUR_FOLDER = re.compile(
     rf"{WEB_EVENTS}/(\d{{4}})/(\d{{2}})/(\d{{2}})/(\d{{2}})/batch-[^/]+\.json"
 )
 CRM_FILE = "crm/crm_customers.csv"
+
+
+def _utf8_text(data: bytes, where: str) -> str:
+    """A file's bytes as UTF-8 text, without a byte-order mark; bytes of another encoding fail,
+    naming the line of the first one."""
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode()
+    except UnicodeDecodeError as error:
+        # The lines before the bad byte, and its own (which the sentinel ends).
+        line = len((data[: error.start] + b".").splitlines())
+        raise dg.Failure(
+            f"{where} line {line} is not UTF-8 text (byte {data[error.start]:#04x}): save it "
+            "as UTF-8",
+            allow_retries=False,
+        ) from error
+
+
+def _crm_positions(header: list[str], where: str) -> list[int]:
+    """Where each column of `CRM_CUSTOMERS` is in the header. A column missing, or repeated
+    (which of its values counts could not be told), fails."""
+    names = CRM_CUSTOMERS.names
+    missing = [name for name in names if name not in header]
+    repeated = [name for name in names if header.count(name) > 1]
+    problems = [f"lacks the column(s) {', '.join(missing)}"] if missing else []
+    problems += [f"has the column(s) {', '.join(repeated)} more than once"] if repeated else []
+    if problems:
+        raise dg.Failure(
+            f"{where} {' and '.join(problems)}: its header is {shortened(','.join(header))}, "
+            f"expected the columns {', '.join(names)}",
+            allow_retries=False,
+        )
+    return [header.index(name) for name in names]
+
+
+def _crm_columns(text: str, where: str) -> pa.Table:
+    """The columns of `CRM_CUSTOMERS` of a CSV text, as text, and the `line` each row starts
+    on; blank lines skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header, positions, rows, lines, start = None, [], [], [], 1
+    try:
+        for fields in reader:
+            # A quoted value may hold line breaks: the next row starts after the last line read.
+            line, start = start, reader.line_num + 1
+            if not fields:
+                continue
+            if header is None:
+                header, positions = fields, _crm_positions(fields, where)
+                continue
+            if len(fields) != len(header):
+                raise dg.Failure(
+                    f"{where} line {line} has {len(fields)} fields where the header has "
+                    f"{len(header)}",
+                    allow_retries=False,
+                )
+            rows.append([fields[position] for position in positions])
+            lines.append(line)
+    except csv.Error as error:  # e.g. a field longer than csv.field_size_limit()
+        raise dg.Failure(
+            f"{where} line {start} cannot be read as CSV: {error}", allow_retries=False
+        ) from error
+    names = CRM_CUSTOMERS.names
+    if header is None:
+        raise dg.Failure(
+            f"{where} is empty: expected a header ({','.join(names)}) and a row per customer",
+            allow_retries=False,
+        )
+    if not rows:
+        raise dg.Failure(f"{where} has a header and no rows", allow_retries=False)
+    columns = {
+        name: pa.array([row[index] for row in rows], pa.string())
+        for index, name in enumerate(names)
+    }
+    return pa.table({**columns, "line": pa.array(lines, pa.int64())})
 
 
 # What Arrow raises for bytes that are not a Parquet file it can read (garbage, a truncated
@@ -308,9 +381,11 @@ class CsvExports(Folder):
     """Flat CSV copies of the serving tables, one file per partition, for spreadsheet users."""
 
     def write(self, name: str, partition_key: str | None, table: pa.Table) -> str:
-        """Writes `<name>/<partition_key>.csv`, or `<name>.csv` for an unpartitioned table."""
+        """Writes `<name>/<partition_key>.csv`, or `<name>.csv` for an unpartitioned table, its
+        text cells safe to open in a spreadsheet (`rules/csv_cells.py`)."""
         relative = f"{name}/{partition_key}.csv" if partition_key else f"{name}.csv"
-        self.location.write(relative, lambda sink: pacsv.write_csv(table, sink))
+        cells = spreadsheet_safe(table)
+        self.location.write(relative, lambda sink: pacsv.write_csv(cells, sink))
         return self.location.describe(relative)
 
     def folder(self, name: str) -> str:

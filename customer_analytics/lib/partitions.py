@@ -4,16 +4,17 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from customer_analytics.rules.web import FIRST_HOUR
+
 CONTENT_START = "2022-04-01"
 SEARCH_START = "2022-06-01"
-# The clickstream begins with the viewing log, so that its customers meet their viewing profiles.
-WEB_START = CONTENT_START
+WEB_START = FIRST_HOUR.date().isoformat()
 
 content_daily = dg.DailyPartitionsDefinition(start_date=CONTENT_START)
 content_monthly = dg.MonthlyPartitionsDefinition(start_date=CONTENT_START)
 search_daily = dg.DailyPartitionsDefinition(start_date=SEARCH_START)
 search_monthly = dg.MonthlyPartitionsDefinition(start_date=SEARCH_START)
-web_hourly = dg.HourlyPartitionsDefinition(start_date=f"{WEB_START}-00:00")
+web_hourly = dg.HourlyPartitionsDefinition(start_date=FIRST_HOUR.strftime("%Y-%m-%d-%H:%M"))
 web_daily = dg.DailyPartitionsDefinition(start_date=WEB_START)
 web_monthly = dg.MonthlyPartitionsDefinition(start_date=WEB_START)
 

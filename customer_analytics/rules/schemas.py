@@ -252,6 +252,12 @@ WEB_EVENT_FIELDS = pa.schema(
         _field("position", pa.int64(), "0-based index of the event in its batch", False),
         _field("sent_epoch", pa.float64(), "When the batch was sent, epoch seconds", False),
         _field("is_object", pa.bool_(), "Whether the event is a JSON object", False),
+        _field(
+            "is_unicode",
+            pa.bool_(),
+            "Whether its text is valid Unicode (no lone surrogate); if not, it is escaped",
+            False,
+        ),
         *(
             _field(name, pa.string(), f"{name}, trimmed; NULL if absent or not text")
             for name in ("session_id", "user_id", "event_type", "page", "device", "browser")

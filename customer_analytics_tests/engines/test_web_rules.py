@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from customer_analytics.engines import web
@@ -88,9 +89,11 @@ def test_every_quarantine_reason(engine):
     events = [
         _event(session_id="ok"),
         ["not", "an", "object"],
+        _event(session_id="bad-text", user_id="u\ud800"),  # a lone surrogate
         _event(session_id="  "),
         _event(session_id="no-type", event_type=ABSENT),
         _event(session_id="no-page", page=5),
+        _event(session_id="long-user", user_id="u" * 256),
         _event(session_id="no-time", timestamp=ABSENT),
         _event(session_id="null-time", timestamp=None),
         _event(session_id="text-time", timestamp="13:01"),
@@ -99,48 +102,65 @@ def test_every_quarantine_reason(engine):
         _event(session_id="before-2000", timestamp=946684799),
         _event(session_id="too-far-ahead", timestamp=SENT + 301),
         _event(session_id="just-ahead", timestamp=SENT + 300),
+        _event(session_id="before-partitions", timestamp=D0 - 1),
         _event(session_id="share", event_type="share"),
         _event(session_id="hour-before", timestamp=T - 1),
+        # The key of position 0 (fields are trimmed) in another record: a duplicate.
+        _event(session_id=" ok "),
+        # Position 0 again, the same record: a redelivery.
         _event(session_id="ok"),
     ]
     parsed = _parse(engine, _hour((7, SENT, events)), parts=("valid", "quarantine"))
     assert _columns(parsed["quarantine"], "batch", "position", "reason") == [
         (7, 1, "not_an_object"),
-        (7, 2, "missing_session_id"),
-        (7, 3, "missing_event_type"),
-        (7, 4, "missing_page"),
-        (7, 5, "missing_timestamp"),
-        (7, 6, "missing_timestamp"),
-        (7, 7, "invalid_timestamp"),
-        (7, 8, "invalid_timestamp"),
-        (7, 9, "timestamp_out_of_range"),
-        (7, 10, "timestamp_out_of_range"),
+        (7, 2, "invalid_unicode"),
+        (7, 3, "missing_session_id"),
+        (7, 4, "missing_event_type"),
+        (7, 5, "missing_page"),
+        (7, 6, "user_id_too_long"),
+        (7, 7, "missing_timestamp"),
+        (7, 8, "missing_timestamp"),
+        (7, 9, "invalid_timestamp"),
+        (7, 10, "invalid_timestamp"),
         (7, 11, "timestamp_out_of_range"),
-        (7, 13, "unknown_event_type"),
-        (7, 14, "outside_partition_hour"),
-        (7, 15, "duplicate_event"),
+        (7, 12, "timestamp_out_of_range"),
+        (7, 13, "timestamp_out_of_range"),
+        (7, 15, "before_first_partition"),
+        (7, 16, "unknown_event_type"),
+        (7, 17, "outside_partition_hour"),
+        (7, 18, "duplicate_event"),
+        (7, 19, "redelivered"),
     ]
     quarantine = parsed["quarantine"]
     assert quarantine.schema.names == ["hour_start", "batch", "position", "reason", "record"]
     assert set(quarantine["hour_start"].to_pylist()) == {HOUR}
-    assert quarantine["record"].to_pylist()[:2] == [
+    assert quarantine["record"].to_pylist()[:3] == [
         '["not", "an", "object"]',
+        '{"browser": "Chrome", "device": "mobile", "event_type": "view", "page": "/home", '
+        '"session_id": "bad-text", "timestamp": 1648818060, "user_id": "u\\ud800"}',
         json.dumps(_event(session_id="  "), sort_keys=True),
     ]
-    assert _columns(parsed["valid"], "session_id", "position") == [("ok", 0), ("just-ahead", 12)]
+    assert _columns(parsed["valid"], "session_id", "position") == [("ok", 0), ("just-ahead", 14)]
 
 
 def test_the_first_failing_reason_wins(engine):
     events = [
+        ["again"],
+        # A redelivery, whatever it holds: its first delivery is judged.
+        ["again"],
+        ["\ud800"],
+        _event(session_id=ABSENT, user_id="\udfff"),
         _event(session_id=ABSENT, event_type=ABSENT),
         _event(event_type=None, page=None),
-        _event(page="", event_type="share"),
+        _event(page="", event_type="share", user_id="u" * 256),
+        _event(timestamp=ABSENT, event_type="share", user_id="u" * 256),
         _event(timestamp=ABSENT, event_type="share"),
         _event(timestamp="now", event_type="share"),
         _event(timestamp=946684799, event_type="share"),
+        _event(timestamp=D0 - 1, event_type="share"),
         _event(event_type="share", timestamp=T + 3600),
         _event(session_id="first", timestamp=T - 60),
-        # The same event again, outside the hour: that rule comes before duplicate_event.
+        # The same event again, outside the hour: a redelivery, not a second rejection.
         _event(session_id="first", timestamp=T - 60),
         _event(session_id="twice"),
         _event(session_id="twice", event_type="share"),
@@ -148,16 +168,22 @@ def test_the_first_failing_reason_wins(engine):
     # Sent at the end of the hour, so that only the hour rule stops T + 3600.
     parsed = _parse(engine, _hour((1, T + 3600, events)), parts=("quarantine",))
     assert parsed["quarantine"]["reason"].to_pylist() == [
+        "not_an_object",
+        "redelivered",
+        "not_an_object",
+        "invalid_unicode",
         "missing_session_id",
         "missing_event_type",
         "missing_page",
+        "user_id_too_long",
         "missing_timestamp",
         "invalid_timestamp",
         "timestamp_out_of_range",
+        "before_first_partition",
         "unknown_event_type",
         "outside_partition_hour",
-        "outside_partition_hour",
-        # position 9 is valid; 10 differs in its type, so it is not a duplicate.
+        "redelivered",
+        # position 15 is valid; 16 differs in its type, so it is not a duplicate.
         "unknown_event_type",
     ]
 
@@ -201,7 +227,8 @@ def test_valid_events(engine):
 
 def test_duplicates(engine):
     """The first delivery by batch then position is kept, whatever the table's order and
-    whichever unit each delivery used; fields are compared trimmed."""
+    whichever unit each delivery used; fields are compared trimmed. A later delivery of the same
+    record is a redelivery, of another record with the same key a duplicate."""
     event = _event(session_id="s1", timestamp=T + 60)
     in_ms = _event(session_id="s1", timestamp=(T + 60) * 1000)
     anonymous = _event(session_id="anon", user_id=ABSENT, timestamp=T + 90)
@@ -221,10 +248,10 @@ def test_duplicates(engine):
         ("anon", "mobile", "seconds", 0, 1),
     ]  # fmt: skip
     assert _columns(parsed["quarantine"], "batch", "position", "reason") == [
-        (1, 2, "duplicate_event"),
-        (2, 0, "duplicate_event"),
-        (2, 1, "duplicate_event"),
-        (3, 0, "duplicate_event"),
+        (1, 2, "duplicate_event"),  # in_ms (1, 1) in seconds
+        (2, 0, "redelivered"),  # (1, 2) again
+        (2, 1, "redelivered"),  # (0, 1) again
+        (3, 0, "duplicate_event"),  # in_ms untrimmed, in seconds
     ]
 
 
@@ -301,6 +328,135 @@ def test_the_hours_edges(engine):
     assert _columns(parsed["quarantine"], "position", "reason") == [
         (0, "outside_partition_hour"),
         (3, "outside_partition_hour"),
+    ]
+
+
+def test_a_batch_served_again_is_redelivered(engine):
+    """An API whose cursor went back serves batch 1's events again in batch 2: each copy is a
+    redelivery, the bad event's copy too; the key of an event in another record is a duplicate."""
+    first = [
+        _event(session_id="a"),
+        _event(session_id="b", page=ABSENT),
+        _event(session_id="c", timestamp=T + 120),
+    ]
+    again = [*first, _event(session_id=" a ")]
+    table = _hour((1, SENT, first), (2, SENT + 600, again))
+    parsed = _parse(engine, table, parts=("valid", "quarantine"))
+    assert _columns(parsed["valid"], "session_id", "batch", "position") == [
+        ("a", 1, 0),
+        ("c", 1, 2),
+    ]
+    quarantine = parsed["quarantine"]
+    assert _columns(quarantine, "batch", "position", "reason") == [
+        (1, 1, "missing_page"),
+        (2, 0, "redelivered"),
+        (2, 1, "redelivered"),
+        (2, 2, "redelivered"),
+        (2, 3, "duplicate_event"),
+    ]
+    assert quarantine["record"].to_pylist()[1] == (
+        '{"browser": "Chrome", "device": "mobile", "event_type": "view", "page": "/home", '
+        '"session_id": "a", "timestamp": 1648818060, "user_id": "u1"}'
+    )
+
+
+def test_a_quarantined_event_makes_no_valid_one_its_duplicate(engine):
+    """Duplicates are sought among the events that pass every other rule."""
+    ahead = SENT + 400  # 13:56:40: 400 s after batch 1 was sent, 100 s after batch 2
+    table = _hour(
+        (
+            1,
+            SENT,
+            [
+                _event(session_id="s", timestamp=ahead),
+                # Its user_id is kept as the surrogate's escape: the text of the next one.
+                _event(session_id="u", user_id="u\ud800"),
+            ],
+        ),
+        (2, SENT + 300, [_event(session_id=" s ", timestamp=ahead), _event(session_id="u", user_id="u\\ud800")]),
+    )  # fmt: skip
+    parsed = _parse(engine, table, parts=("valid", "quarantine"))
+    assert _columns(parsed["valid"], "session_id", "user_id", "batch", "position") == [
+        ("u", "u\\ud800", 2, 1),
+        ("s", "u1", 2, 0),
+    ]
+    assert _columns(parsed["quarantine"], "batch", "position", "reason") == [
+        (1, 0, "timestamp_out_of_range"),
+        (1, 1, "invalid_unicode"),
+    ]
+
+
+def test_text_that_is_not_unicode_is_quarantined_whole_and_escaped(engine, tmp_path):
+    # As json.loads reads it from a batch file: lone surrogates in a value and in a field name.
+    event = json.loads(
+        r'{"session_id": "s\ud800", "user_id": "u1", "event_type": "view", "page": "/é", '
+        r'"timestamp": 1648818060, "k\udc00": 1}'
+    )
+    table = _hour((5, SENT, [event, ["\udbff"], _event()]))
+    parsed = _parse(engine, table)
+    record = (
+        r'{"event_type": "view", "k\udc00": 1, "page": "/\u00e9", "session_id": "s\ud800", '
+        r'"timestamp": 1648818060, "user_id": "u1"}'
+    )
+    assert _columns(parsed["valid"], "session_id", "position") == [("s1", 2)]
+    quarantine = parsed["quarantine"]
+    assert _columns(quarantine, "position", "reason", "record") == [
+        (0, "invalid_unicode", record),
+        (1, "not_an_object", r'["\udbff"]'),
+    ]
+    assert json.loads(quarantine["record"][0].as_py()) == event  # nothing is lost
+    assert _columns(
+        parsed["extra_columns"], "position", "session_id", "extra_fields", "record"
+    ) == [
+        (0, "s\\ud800", "k\\udc00", record),
+    ]
+    for part, rows in parsed.items():  # Parquet holds every part
+        pq.write_table(rows, tmp_path / f"{part}.parquet")
+        assert pq.read_table(tmp_path / f"{part}.parquet").equals(rows)
+
+
+def test_a_user_id_longer_than_the_warehouse_column(engine):
+    """At most 255 characters once trimmed, counted in code points as SQL's length and MySQL's
+    VARCHAR count them (not bytes, nor letters)."""
+    events = [
+        _event(session_id="emoji-255", user_id="😀" * 255),  # 1,020 bytes in UTF-8
+        _event(session_id="emoji-256", user_id="😀" * 256),
+        _event(session_id="trimmed-255", user_id=" " + "u" * 255 + " "),
+        _event(session_id="accents-256", user_id="e\u0301" * 128),  # 128 letters, 256 points
+    ]
+    parsed = _parse(engine, _hour((1, SENT, events)), parts=("valid", "quarantine"))
+    assert _columns(parsed["valid"], "session_id", "user_id") == [
+        ("emoji-255", "😀" * 255),
+        ("trimmed-255", "u" * 255),
+    ]
+    assert _columns(parsed["quarantine"], "position", "reason") == [
+        (1, "user_id_too_long"),
+        (3, "user_id_too_long"),
+    ]
+
+
+def test_an_event_before_the_first_partition(engine):
+    """The poller lands such an event in the hour its batch was sent, or in the first hour
+    (2022-04-01 00:00, D0) when that is before it too: here, a batch sent at 00:10."""
+    events = [
+        _event(session_id="first-second", timestamp=D0),
+        _event(session_id="second-before", timestamp=D0 - 1),
+        _event(session_id="in-milliseconds", timestamp=(D0 - 1) * 1000),
+        _event(session_id="june-2021", timestamp=1622505600),
+        _event(session_id="year-2000", timestamp=946684800),
+        _event(session_id="before-2000", timestamp=946684799),
+    ]
+    table = _hour((1, D0 + 600, events))
+    parsed = _parse(engine, table, datetime(2022, 4, 1, 0), parts=("valid", "quarantine"))
+    assert _columns(parsed["valid"], "session_id", "event_time") == [
+        ("first-second", datetime(2022, 4, 1, 0)),
+    ]
+    assert _columns(parsed["quarantine"], "position", "reason") == [
+        (1, "before_first_partition"),
+        (2, "before_first_partition"),
+        (3, "before_first_partition"),
+        (4, "before_first_partition"),
+        (5, "timestamp_out_of_range"),
     ]
 
 

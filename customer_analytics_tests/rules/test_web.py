@@ -8,13 +8,12 @@ import json
 import math
 from datetime import UTC, datetime
 
-import pyarrow as pa
 import pytest
 
+from customer_analytics.lib.partitions import web_hourly
 from customer_analytics.rules import schemas, web
 from customer_analytics.rules.web import (
     anonymous_id,
-    crm_rows,
     event_fields,
     event_time,
     landing_hour,
@@ -24,7 +23,6 @@ from customer_analytics.rules.web import (
 )
 
 ONE_PM = 1648818000  # 2022-04-01 13:00:00 UTC
-CRM_NAMES = ["customer_id", "contract", "loyalty_tier", "rating"]
 
 
 def utc(*parts: int) -> datetime:
@@ -107,7 +105,12 @@ SENT_13_58 = ONE_PM + 58 * 60  # 2022-04-01 13:58:00
         # At most five minutes after sent_at (14:03:00) is still its own hour.
         pytest.param({"timestamp": SENT_13_58 + 300}, utc(2022, 4, 1, 14), id="five-minutes-after-sent"),
         pytest.param({"timestamp": SENT_13_58 + 301}, utc(2022, 4, 1, 13), id="beyond-five-minutes"),
-        pytest.param({"timestamp": 946684800}, utc(2000, 1, 1), id="year-2000"),
+        # FIRST_HOUR is 2022-04-01 00:00 (1648771200): an event before it has no partition,
+        # so it lands in the hour its batch was sent, as one before 2000 does.
+        pytest.param({"timestamp": 1648771200}, utc(2022, 4, 1, 0), id="first-hour"),
+        pytest.param({"timestamp": 1648771199}, utc(2022, 4, 1, 13), id="second-before-first-hour"),
+        pytest.param({"timestamp": 1622505600}, utc(2022, 4, 1, 13), id="2021-06-01"),
+        pytest.param({"timestamp": 946684800}, utc(2022, 4, 1, 13), id="year-2000"),
         pytest.param({"timestamp": 946684799}, utc(2022, 4, 1, 13), id="before-2000"),
         pytest.param({}, utc(2022, 4, 1, 13), id="missing"),
         pytest.param({"timestamp": None}, utc(2022, 4, 1, 13), id="null"),
@@ -120,6 +123,22 @@ SENT_13_58 = ONE_PM + 58 * 60  # 2022-04-01 13:58:00
 )  # fmt: skip
 def test_landing_hour(event, hour):
     assert landing_hour(event, SENT_13_58) == hour
+
+
+JUNE_2021 = 1622505600  # 2021-06-01 00:00:00 UTC, before FIRST_HOUR
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param({"timestamp": JUNE_2021}, id="happened-when-sent"),
+        pytest.param({}, id="missing"),
+        # 2022-04-01 13:00 is more than five minutes after it was sent: out of range.
+        pytest.param({"timestamp": ONE_PM}, id="after-sent"),
+    ],
+)
+def test_a_batch_sent_before_the_first_hour_lands_in_the_first_hour(event):
+    assert landing_hour(event, JUNE_2021 + 60) == utc(2022, 4, 1, 0)
 
 
 # --- anonymous_id / text_value ----------------------------------------------------------
@@ -154,9 +173,11 @@ def test_text_value(value, expected):
 
 
 def test_fields_of_a_non_object():
-    assert event_fields(["é", 1]) == {"is_object": False, "record": '["é", 1]'}
-    assert event_fields("click") == {"is_object": False, "record": '"click"'}
-    assert event_fields(None) == {"is_object": False, "record": "null"}
+    assert event_fields(["é", 1]) == {"is_object": False, "is_unicode": True, "record": '["é", 1]'}
+    assert event_fields("click") == {"is_object": False, "is_unicode": True, "record": '"click"'}
+    assert event_fields(None) == {"is_object": False, "is_unicode": True, "record": "null"}
+    # Keys sorted inside too, as an object's record.
+    assert event_fields([{"b": 1, "a": 2}])["record"] == '[{"a": 2, "b": 1}]'
 
 
 def test_fields_of_a_full_event():
@@ -171,6 +192,7 @@ def test_fields_of_a_full_event():
     }
     assert event_fields(event) == {
         "is_object": True,
+        "is_unicode": True,
         "session_id": "s-42",
         "user_id": "u1",
         "event_type": "click",
@@ -233,6 +255,64 @@ def test_fields_match_the_schema():
     assert names == set(schemas.WEB_EVENT_FIELDS.names)
 
 
+# json.loads reads "\ud800" as a lone surrogate: valid JSON text that no UTF-8, so no Arrow
+# string, can hold.
+def test_an_event_that_is_not_valid_unicode_is_escaped():
+    event = json.loads(
+        r'{"session_id": " s\udc00 ", "user_id": "u\ud800", "x\ud800": "é", "page": "/é", '
+        r'"timestamp": 1648818000}'
+    )
+    assert event["user_id"] == "u\ud800"
+    fields = event_fields(event)
+    assert fields["is_unicode"] is False
+    # Every character beyond ASCII escaped, sorted keys; it reads back as the event.
+    assert fields["record"] == (
+        r'{"page": "/\u00e9", "session_id": " s\udc00 ", "timestamp": 1648818000, '
+        r'"user_id": "u\ud800", "x\ud800": "\u00e9"}'
+    )
+    assert json.loads(fields["record"]) == event
+    # A surrogate is its escape as text (a backslash, u and four digits); valid text is kept.
+    assert (fields["session_id"], fields["user_id"], fields["page"]) == (
+        "s\\udc00",
+        "u\\ud800",
+        "/é",
+    )
+    assert fields["extra_fields"] == "x\\ud800"
+    # hashlib.md5(b"s\\udc00").hexdigest()[:12], computed once.
+    assert fields["anonymous_id"] == "anonymous-e131c8956b77"
+    assert fields["event_epoch"] == 1648818000.0
+
+
+def test_a_non_object_that_is_not_valid_unicode_is_escaped():
+    assert event_fields(["\ud800", "é"]) == {
+        "is_object": False,
+        "is_unicode": False,
+        "record": r'["\ud800", "\u00e9"]',
+    }
+
+
+def test_valid_unicode_beyond_the_basic_plane_is_kept():
+    # An emoji is one code point (a surrogate pair in JSON's escapes): valid, kept as it is.
+    fields = event_fields(json.loads(r'{"session_id": "s", "user_id": "\ud83d\ude00"}'))
+    assert (fields["is_unicode"], fields["user_id"]) == (True, "😀")
+    assert fields["record"] == '{"session_id": "s", "user_id": "😀"}'
+
+
+def test_first_hour_is_where_the_hourly_partitions_start():
+    assert utc(2022, 4, 1) == web.FIRST_HOUR
+    assert web_hourly.start == web.FIRST_HOUR
+    assert web_hourly.get_first_partition_key() == "2022-04-01-00:00"
+
+
+def test_a_redelivery_is_quarantined_first_and_is_no_rejection():
+    assert web.QUARANTINE_REASONS[0] == "redelivered"
+    assert web.QUARANTINE_REASONS[1:] == web.REJECTIONS
+    reasons = web.QUARANTINE_REASONS
+    assert reasons.index("not_an_object") + 1 == reasons.index("invalid_unicode")
+    assert reasons.index("timestamp_out_of_range") + 1 == reasons.index("before_first_partition")
+    assert reasons.index("before_first_partition") < reasons.index("outside_partition_hour")
+
+
 # --- parse_weights ----------------------------------------------------------------------
 
 
@@ -282,48 +362,33 @@ def test_bad_weights(raw, message):
         parse_weights(raw)
 
 
-# --- crm_rows ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(
+            "view=1e308,scroll=1e308",
+            "view='1e308': expected a number of at least 0 and at most 1000",
+            id="finite-but-huge",
+        ),
+        pytest.param(
+            "comment=1000.5",
+            "comment='1000.5': expected a number of at least 0 and at most 1000",
+            id="just-above-the-bound",
+        ),
+    ],
+)
+def test_a_weight_above_max_weight_is_refused(raw, message):
+    """1e308 is finite, but two such events make a session's score inf, which MySQL refuses."""
+    with pytest.raises(ValueError, match="^" + message):
+        parse_weights(raw)
 
 
-def test_crm_rows():
-    extract = pa.table(
-        {
-            "customer_id": [" c1 ", "c2", "", "c4"],
-            "contract": ["HNH579912 ", None, "x", "  "],
-            "loyalty_tier": [" Gold", "Silver", "Bronze", "Platinum"],
-            "rating": [" 4 ", "x", "5", "4.5"],
-        },
-        schema=pa.schema([(name, pa.string()) for name in CRM_NAMES]),
-    )
-    rows = crm_rows(extract)
-    assert rows.schema == pa.schema(
-        [
-            ("customer_id", pa.string()),
-            ("contract", pa.string()),
-            ("loyalty_tier", pa.string()),
-            ("rating", pa.int64()),
-        ]
-    )
-    assert rows.to_pylist() == [
-        {"customer_id": "c1", "contract": "HNH579912", "loyalty_tier": "Gold", "rating": 4},
-        {"customer_id": "c2", "contract": None, "loyalty_tier": "Silver", "rating": None},
-        {"customer_id": None, "contract": "x", "loyalty_tier": "Bronze", "rating": 5},
-        {"customer_id": "c4", "contract": None, "loyalty_tier": "Platinum", "rating": None},
-    ]
-
-
-def test_crm_rating_that_is_not_a_whole_number_is_null():
-    extract = pa.table(
-        {name: ["c"] * 4 for name in CRM_NAMES[:3]} | {"rating": ["-1", "", None, " "]},
-        schema=pa.schema([(name, pa.string()) for name in CRM_NAMES]),
-    )
-    assert crm_rows(extract)["rating"].to_pylist() == [None, None, None, None]
-
-
-# str.isdigit() accepts digits int() does not read (superscripts such as "²").
-def test_crm_rating_in_superscript_is_null():
-    extract = pa.table(
-        {name: ["c"] for name in CRM_NAMES[:3]} | {"rating": ["²"]},
-        schema=pa.schema([(name, pa.string()) for name in CRM_NAMES]),
-    )
-    assert crm_rows(extract)["rating"].to_pylist() == [None]
+def test_weights_up_to_max_weight_are_taken():
+    assert web.MAX_WEIGHT == 1000.0
+    assert parse_weights("comment=1000,like=999.5") == {
+        "view": 1.0,
+        "scroll": 1.0,
+        "click": 2.0,
+        "like": 999.5,
+        "comment": 1000.0,
+    }

@@ -21,7 +21,7 @@ from customer_analytics.lib.automation import NIGHTLY, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
 from customer_analytics.lib.events_api import EventsApi, land_batches
-from customer_analytics.lib.landing import Lake, LandingZone
+from customer_analytics.lib.landing import CRM_FILE, Lake, LandingZone
 from customer_analytics.lib.metadata import OWNERS, stored_table, value_counts
 from customer_analytics.lib.partitions import (
     HOUR_KEY,
@@ -37,7 +37,7 @@ from customer_analytics.lib.raw_days import stored_alongside
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions
 from customer_analytics.rules import schemas
-from customer_analytics.rules.web import QUARANTINE_REASONS, crm_rows
+from customer_analytics.rules.web import REDELIVERED, REJECTIONS, crm_rows
 from customer_analytics.settings import EngagementWeights
 
 GROUP = "web"
@@ -53,20 +53,28 @@ POLLING = "*/10 * * * *"
     retry_policy=network_retry,
     pool="events_api",
 )
+@transient_retries_only
 def web_event_batches(
     context: dg.AssetExecutionContext, events_api: EventsApi, landing: LandingZone
 ):
-    """Polls the events API (EVENTS_API_URL) from the cursor it saved, until it has caught up,
-    and lands each batch in `web_events/YYYY/MM/DD/HH/batch-*.json` by the hour its events
-    happened. The cursor is saved after each batch: a run that dies re-fetches at most the
-    batch it was landing, under the same file names, so nothing is lost or landed twice."""
-    landed = land_batches(events_api, landing.location, log=context.log.info)
+    """Polls the events API (EVENTS_API_URL) from the cursor it saved, until it has caught up
+    or the run's bounds are reached (EVENTS_API_MAX_BATCHES_PER_RUN,
+    EVENTS_API_MAX_SECONDS_PER_RUN), and lands each batch in
+    `web_events/YYYY/MM/DD/HH/batch-*.json` by the hour its events happened. The cursor is
+    saved after each batch: a run that dies re-fetches at most the batch it was landing, under
+    the same file names, so nothing is lost or landed twice."""
+    landed = land_batches(
+        events_api, landing.location, log=context.log.info, warn=context.log.warning
+    )
     return dg.MaterializeResult(
         metadata={
             "batches": landed.batches,
             "events": landed.events,
             "hours_landed": dg.MetadataValue.json([f"{h:%Y-%m-%d %H}:00" for h in landed.hours]),
             "cursor": str(landed.cursor),
+            "stopped": landed.stopped,
+            "events_before_first_partition": landed.events_before_first_partition,
+            "batches_with_implausible_sent_at": landed.implausible_sent_at,
         }
     )
 
@@ -92,7 +100,8 @@ OUTS = {
         schemas.RAW_WEB_EVENTS,
     ),
     "web_quarantine": _out(
-        "Rejected events of an hour with the first rule they fail and the event as JSON.",
+        "Rejected events of an hour with the first rule they fail and the event as JSON, and "
+        "the events delivered again (`redelivered`), which are no rejection.",
         schemas.WEB_QUARANTINE,
     ),
     "web_extra_columns": _out(
@@ -148,7 +157,7 @@ def _validated_hours(
     on the staged hours, then puts them in place and emits them (as `lib/raw_days.py` does for
     the days of the other domains, with an hour where they have a day)."""
     outputs = tuple(OUTS)
-    counts, extra = [], 0
+    counts, extra, redelivered = [], 0, 0
     with StagedPartitions(lake, context.run.run_id, engine) as staged:
         for hour in hours:
             started = time.perf_counter()
@@ -162,13 +171,18 @@ def _validated_hours(
                     "SELECT count(*) AS n FROM checked WHERE extra_fields IS NOT NULL",
                     checked=parsed.checked,
                 )["n"]
+            # A redelivery is kept in the quarantine but is not one of the hour's events: the
+            # checks' shares are of the events delivered once.
+            hour_redelivered = by_reason.pop(REDELIVERED, 0)
             hour_counts = DayCounts(hour, by_reason.pop(None, 0), by_reason)
             counts.append(hour_counts)
             extra += with_extra
+            redelivered += hour_redelivered
             context.log.info(
                 f"{key}: {hour_counts.rows:,} events, {hour_counts.valid:,} valid, "
-                f"{hour_counts.rejected:,} quarantined, {with_extra:,} with extra fields, "
-                f"on {engine.name} ({time.perf_counter() - started:.1f} s)"
+                f"{hour_counts.rejected:,} rejected, {hour_redelivered:,} redelivered, "
+                f"{with_extra:,} with extra fields, on {engine.name} "
+                f"({time.perf_counter() - started:.1f} s)"
             )
         validated = ValidatedDays(
             days=counts,
@@ -181,12 +195,12 @@ def _validated_hours(
         yield from run_checks(context, "raw_web_events", RAW_CHECKS, validated=validated)
         stored = staged.commit()
 
-    total = sum(c.rows for c in counts)
-    by_reason = {r: sum(c.by_reason.get(r, 0) for c in counts) for r in QUARANTINE_REASONS}
+    rejected = {r: sum(c.by_reason.get(r, 0) for c in counts) for r in REJECTIONS}
+    by_reason = {REDELIVERED: redelivered, **rejected}
     metadata = {
         "raw_web_events": {
-            "input_events": total,
-            "quarantined": sum(c.rejected for c in counts),
+            "input_events": sum(c.rows for c in counts) + redelivered,
+            "quarantined": sum(by_reason.values()),
             **{f"quarantined/{reason}": n for reason, n in by_reason.items()},
         },
         "web_quarantine": {"by_reason": dg.MetadataValue.json(by_reason)},
@@ -286,13 +300,20 @@ def crm_customers(
     context: dg.AssetExecutionContext, landing: LandingZone, warehouse: WarehouseResource
 ):
     """The CRM extract (`crm/crm_customers.csv` in the landing zone): each customer's contract,
-    loyalty tier and rating, checked and served from the warehouse."""
+    loyalty tier and rating, checked and served from the warehouse. Every row is checked
+    before any reaches it, on DuckDB and MySQL alike; a refused row is named by the file, its
+    line and the rule."""
     crm = crm_rows(landing.read_crm())
     yield from run_checks(
-        context, "crm_customers", CRM_CHECKS, crm=crm, warehouse=warehouse.connect()
+        context,
+        "crm_customers",
+        CRM_CHECKS,
+        crm=crm,
+        crm_file=landing.location.describe(CRM_FILE),
+        warehouse=warehouse.connect(),
     )
     yield dg.Output(
-        crm.cast(schemas.CRM_CUSTOMERS),
+        crm.select(schemas.CRM_CUSTOMERS.names).cast(schemas.CRM_CUSTOMERS),
         metadata={"tiers": dg.MetadataValue.json(value_counts(crm, "loyalty_tier"))},
     )
 

@@ -16,12 +16,13 @@ from customer_analytics.lib.raw_checks import (
 from customer_analytics.rules.schemas import CRM_CUSTOMERS, CUSTOMER_LOYALTY
 from customer_analytics.rules.sql import literals
 from customer_analytics.rules.web import (
+    CRM_MAX_LENGTHS,
+    CRM_RULES,
     EVENT_TYPES,
-    LOYALTY_TIERS,
-    QUARANTINE_REASONS,
-    RATINGS,
+    REJECTIONS,
     REQUIRED_REASONS,
     TIMESTAMP_REASONS,
+    crm_rule_failures,
 )
 
 
@@ -79,10 +80,12 @@ RAW_CHECKS = [
         TIMESTAMP_REASONS,
         "timestamp_sanity",
         "Each hour's timestamps are numbers (seconds or milliseconds) between 2000 and the "
-        "batch's sending time; an hour where more than the rejected-share limit are not is "
-        "not stored.",
+        "batch's sending time, not before the first hourly partition; an hour where more than "
+        "the rejected-share limit are not is not stored.",
     ),
-    quarantine_share_check(QUARANTINE_REASONS),
+    # A redelivery is no rejection: raw_web_events leaves it out of each hour's counts, so it
+    # counts toward no share (it is counted in the assets' metadata).
+    quarantine_share_check(REJECTIONS),
     rejected_share_check,
     Check(
         "late_event_share",
@@ -137,32 +140,41 @@ SESSION_CHECKS = [
 ]
 
 
-def _crm_valid(crm: pa.Table, **_) -> Outcome:
-    ids = crm["customer_id"]
-    duplicated = crm.num_rows - pc.count_distinct(ids).as_py()
-    missing = {
-        name: crm.num_rows - pc.count(crm[name]).as_py()
-        for name in ("customer_id", "contract", "loyalty_tier", "rating")
+# The lines of a CRM rule's first failing rows shown in the check's metadata.
+LINES_SHOWN = 5
+
+
+def _crm_valid(crm: pa.Table, crm_file: str, **_) -> Outcome:
+    """Judges every row by every rule of CRM_RULES; a failure names the file, the line (as in
+    the file, the header is line 1) and the rule of the first failing row."""
+    failing_lines = {
+        rule: crm["line"].filter(rows) for rule, rows in crm_rule_failures(crm).items()
     }
-    bad_tier = crm.num_rows - pc.sum(pc.is_in(crm["loyalty_tier"], pa.array(LOYALTY_TIERS))).as_py()
-    bad_rating = crm.num_rows - pc.sum(pc.is_in(crm["rating"], pa.array(RATINGS))).as_py()
-    return Outcome(
-        passed=not (duplicated or bad_tier or bad_rating or any(missing.values())),
-        metadata={
-            "customers": crm.num_rows,
-            "duplicated_customer_ids": duplicated,
-            "missing_values": dg.MetadataValue.json(missing),
-            "tiers_outside_list": bad_tier,
-            "ratings_outside_1_to_5": bad_rating,
-        },
-    )
+    failed = {rule: lines for rule, lines in failing_lines.items() if len(lines)}
+    metadata = {
+        "customers": crm.num_rows,
+        "failing_rows": dg.MetadataValue.json(
+            {rule: len(lines) for rule, lines in failing_lines.items()}
+        ),
+    }
+    if failed:
+        # The earliest line, and on it the first rule in CRM_RULES's order.
+        rule = min(failed, key=lambda name: failed[name][0].as_py())
+        line = failed[rule][0].as_py()
+        metadata["first_failure"] = f"{crm_file} line {line}: {rule} ({CRM_RULES[rule]})"
+        metadata["first_failing_lines"] = dg.MetadataValue.json(
+            {name: lines[:LINES_SHOWN].to_pylist() for name, lines in failed.items()}
+        )
+    return Outcome(passed=not failed, metadata=metadata)
 
 
 CRM_CHECKS = [
     Check(
         "crm_rows_valid",
-        "Each customer once, with a contract, a tier of Bronze, Silver, Gold or Platinum and a "
-        "rating from 1 to 5.",
+        f"Each customer once, with an id of at most {CRM_MAX_LENGTHS['customer_id']} "
+        f"characters and a contract of at most {CRM_MAX_LENGTHS['contract']} (the widths of "
+        "their warehouse columns), a tier of Bronze, Silver, Gold or Platinum and a rating "
+        "from 1 to 5; a failure names the file, the line and the rule.",
         ERROR,
         _crm_valid,
     ),

@@ -1,0 +1,275 @@
+"""Where the Spark driver listens: on loopback when its master is on this machine's loopback
+(local mode, or a standalone master on 127.0.0.0/8, localhost or ::1), where the cluster can
+reach it otherwise, and where SPARK_DRIVER_HOST and SPARK_DRIVER_BIND_ADDRESS say when set."""
+
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+from customer_analytics.definitions import compute_engine
+from customer_analytics.engines.spark import spark_config
+from customer_analytics.settings import Settings
+from customer_analytics_tests.fixtures.spark import _unavailable, _unavailable_reason
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DRIVER_KEYS = ("spark.driver.host", "spark.driver.bindAddress")
+LOOPBACK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+# Variables that would choose the addresses in the driver's stead, or a configuration.
+SPARK_ENVIRONMENT = (
+    "SPARK_LOCAL_IP",
+    "SPARK_LOCAL_HOSTNAME",
+    "SPARK_MASTER_HOST",
+    "SPARK_CONF_DIR",
+    "SPARK_REMOTE",
+    "SPARK_DRIVER_HOST",
+    "SPARK_DRIVER_BIND_ADDRESS",
+)
+STARTUP_SECONDS = 60
+
+
+def addresses_of_the_driver(config: dict[str, str]) -> dict[str, str]:
+    return {key: config[key] for key in DRIVER_KEYS if key in config}
+
+
+@pytest.mark.parametrize(
+    "master, expected",
+    [
+        pytest.param("local[*]", LOOPBACK, id="local-all-cores"),
+        pytest.param("local", LOOPBACK, id="local"),
+        pytest.param("local-cluster[2,1,1024]", LOOPBACK, id="local-cluster"),
+        pytest.param("spark://127.0.0.1:7077", LOOPBACK, id="127.0.0.1"),
+        pytest.param("spark://127.8.9.10:7077", LOOPBACK, id="127.0.0.0/8"),
+        pytest.param("spark://localhost:7077", LOOPBACK, id="localhost"),
+        pytest.param("spark://LocalHost:7077", LOOPBACK, id="localhost-any-case"),
+        pytest.param("spark://[::1]:7077", LOOPBACK, id="ipv6-loopback"),
+        pytest.param("spark://[::ffff:127.0.0.1]:7077", LOOPBACK, id="ipv4-mapped-loopback"),
+        pytest.param("spark://127.0.0.1:7077,localhost:7078", LOOPBACK, id="standby-on-loopback"),
+        pytest.param("spark://spark-master:7077", {}, id="cluster-by-name"),
+        pytest.param("spark://192.0.2.10:7077", {}, id="cluster-by-address"),
+        pytest.param("spark://127.0.0.1:7077,192.0.2.10:7077", {}, id="standby-elsewhere"),
+        pytest.param("spark://localhost.example.com:7077", {}, id="name-starting-localhost"),
+        pytest.param("spark://127.0.0.1.example.com:7077", {}, id="name-starting-127"),
+        pytest.param("spark://[::2]:7077", {}, id="ipv6-elsewhere"),
+        pytest.param("k8s://https://127.0.0.1:6443", {}, id="kubernetes-api-on-loopback"),
+        pytest.param("yarn", {}, id="yarn"),
+        pytest.param("spark://[127.0.0.1]:7077", {}, id="unreadable-for-spark-to-refuse"),
+    ],
+)
+def test_the_driver_binds_to_loopback_only_when_its_master_is_on_loopback(master, expected):
+    assert addresses_of_the_driver(spark_config(master=master)) == expected
+
+
+@pytest.mark.parametrize(
+    "master, host, bind, expected",
+    [
+        pytest.param(
+            "spark://spark-master:7077",
+            "dagster-daemon",
+            None,
+            {"spark.driver.host": "dagster-daemon"},
+            id="host-for-a-cluster",
+        ),
+        pytest.param(
+            "spark://spark-master:7077",
+            None,
+            "10.0.0.5",
+            {"spark.driver.bindAddress": "10.0.0.5"},
+            id="bind-address-for-a-cluster",
+        ),
+        pytest.param(
+            "spark://127.0.0.1:7077",
+            "10.0.0.5",
+            "0.0.0.0",
+            {"spark.driver.host": "10.0.0.5", "spark.driver.bindAddress": "0.0.0.0"},
+            id="both-over-loopback",
+        ),
+        pytest.param(
+            "local[*]",
+            None,
+            "::1",
+            {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "::1"},
+            id="bind-address-alone-over-loopback",
+        ),
+    ],
+)
+def test_the_driver_variables_override_the_addresses(master, host, bind, expected):
+    config = spark_config(master=master, driver_host=host, driver_bind_address=bind)
+    assert addresses_of_the_driver(config) == expected
+
+
+def test_the_driver_variables_reach_the_session_of_the_engine():
+    settings = Settings.from_env(
+        {
+            "COMPUTE_ENGINE": "spark",
+            "SPARK_MASTER_URL": "spark://spark-master:7077",
+            "SPARK_DRIVER_HOST": "dagster-daemon",
+            "SPARK_DRIVER_BIND_ADDRESS": "0.0.0.0",
+        }
+    )
+    config = compute_engine(settings).spark.spark_config
+    assert config["spark.master"] == "spark://spark-master:7077"
+    assert addresses_of_the_driver(config) == {
+        "spark.driver.host": "dagster-daemon",
+        "spark.driver.bindAddress": "0.0.0.0",
+    }
+
+
+def test_spark_connect_sets_no_driver_address():
+    """A Spark Connect client runs no driver: its server listens where it was told to."""
+    config = spark_config(
+        remote="sc://127.0.0.1:15002", driver_host="10.0.0.5", driver_bind_address="0.0.0.0"
+    )
+    assert config["spark.remote"] == "sc://127.0.0.1:15002"
+    assert addresses_of_the_driver(config) == {}
+
+
+# --- a real standalone cluster on loopback ------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def spark_class() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "bin" / "spark-class"
+
+
+def environment_without_spark_addresses(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SPARK_ENVIRONMENT}
+    return {**env, **extra}
+
+
+def wait_until(ready, process: subprocess.Popen, log: Path, what: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-3000:]
+            pytest.fail(f"The Spark {what} did not start within {STARTUP_SECONDS} s:\n{tail}")
+        time.sleep(0.2)
+
+
+def accepts_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def spark_daemon(folder: Path, role: str, *arguments: str) -> Iterator[tuple]:
+    """A master or worker of the installed PySpark, listening on loopback only (`--host`, and
+    SPARK_LOCAL_IP for its web UI), stopped with the executors it started on exit."""
+    log = folder / f"{role.lower()}.log"
+    env = environment_without_spark_addresses(
+        SPARK_LOCAL_IP="127.0.0.1",
+        SPARK_MASTER_HOST="127.0.0.1",
+        SPARK_DAEMON_MEMORY="256m",
+        SPARK_WORKER_DIR=str(folder / "work"),
+        SPARK_LOG_DIR=str(folder),
+    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                str(spark_class()),
+                f"org.apache.spark.deploy.{role.lower()}.{role}",
+                *arguments,
+                *("--host", "127.0.0.1", "--webui-port", str(free_port())),
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: the executors it starts stop with it
+        )
+        try:
+            yield process, log
+        finally:
+            stop_group(process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    for sent in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sent)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=15)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture
+def loopback_cluster(tmp_path) -> Iterator[str]:
+    """A standalone master and one worker (1 core, 1 GB) on 127.0.0.1: the master's URL."""
+    if problem := _unavailable_reason():
+        _unavailable(problem)
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    with ExitStack() as stack:
+        master, master_log = stack.enter_context(
+            spark_daemon(tmp_path, "Master", "--port", str(port))
+        )
+        wait_until(lambda: accepts_connections(port), master, master_log, "master")
+        worker, worker_log = stack.enter_context(
+            spark_daemon(tmp_path, "Worker", url, "--cores", "1", "--memory", "1g")
+        )
+        registered = "Successfully registered with master"
+        wait_until(
+            lambda: registered in worker_log.read_text(errors="replace"),
+            worker,
+            worker_log,
+            "worker",
+        )
+        yield url
+
+
+def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(loopback_cluster, tmp_path):
+    """The project's own session (settings, then the engine resource of definitions.py) on a
+    real standalone master at 127.0.0.1, in its own process: every socket that the driver's
+    Python and JVM listen on, its RPC port and its block manager included, is on loopback, and
+    a job still runs on the cluster's executor."""
+    env = environment_without_spark_addresses(
+        COMPUTE_ENGINE="spark",
+        SPARK_MASTER_URL=loopback_cluster,
+        SPARK_DRIVER_MEMORY="512m",
+        DAGSTER_HOME=str(tmp_path),
+    )
+    finished = subprocess.run(
+        [sys.executable, "-m", "customer_analytics_tests.engines.spark_cluster_driver"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    seen = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert seen["total"] == 499_500  # 0 + 1 + ... + 999 = 999 * 1000 / 2, on the executor
+    ports = {port for _, port in seen["listening"]}
+    assert seen["driver_port"] in ports, seen
+    # Of the block managers, the driver's is the one this process listens on.
+    assert len([port for _, port in seen["block_managers"] if port in ports]) == 1, seen
+    beyond_loopback = [
+        (host, port)
+        for host, port in seen["listening"]
+        if not ipaddress.ip_address(host).is_loopback
+    ]
+    assert not beyond_loopback, seen
+    assert seen["driver_host"] == "127.0.0.1"
