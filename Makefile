@@ -8,15 +8,26 @@ DEMO_LINES_PER_DAY ?= 5000
 LAUNCH := @$(BIN)/python -m customer_analytics.demo launch
 PREPARE_TEST_MACHINE := scripts/prepare-test-machine.sh
 
-.PHONY: install demo dev test lint format bench clean
+UV_VERSION := 0.13.8
+# uv installs into the project's own venv; --inexact leaves uv itself (and pip) in it.
+UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
 
+.PHONY: install upgrade demo dev test lint format bench clean
+
+# Exactly the versions of uv.lock, the ones the suite passed with: a clone next month gets them too.
 install: $(BIN)/.installed
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV) sync --frozen --inexact --extra dev --quiet
 	touch $@
+
+# The newest versions pyproject.toml allows, written to uv.lock and installed; run `make test`,
+# then commit uv.lock.
+upgrade: install
+	$(UV) lock --upgrade
+	$(UV) sync --frozen --inexact --extra dev
 
 $(DAGSTER_HOME)/dagster.yaml: infra/dagster/dagster.local.yaml
 	mkdir -p $(DAGSTER_HOME)
