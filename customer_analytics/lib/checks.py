@@ -3,12 +3,15 @@
 Each check runs on the table the asset is about to store, before it is stored: an ERROR check
 that fails is blocking — the asset raises after reporting every result, so the bad data never
 reaches the lake or the warehouse and nothing downstream runs on it. A WARN check only reports.
+
+A check is given one subject: a small frozen dataclass, defined beside the checks of its domain,
+that holds what the checks of one asset look at, so a check's signature says what it may use.
 """
 
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import dagster as dg
 import pyarrow as pa
@@ -30,12 +33,16 @@ class Outcome:
     severity: dg.AssetCheckSeverity | None = None
 
 
+# Contravariant: a check of any subject with a warehouse is a check of each such subject.
+Subject = TypeVar("Subject", contravariant=True)
+
+
 @dataclass(frozen=True)
-class Check:
+class Check(Generic[Subject]):
     name: str
     description: str
     severity: dg.AssetCheckSeverity  # ERROR checks are blocking
-    evaluate: Callable[..., Outcome]
+    evaluate: Callable[[Subject], Outcome]
 
 
 def check_specs(asset: str, checks: Sequence[Check]) -> list[dg.AssetCheckSpec]:
@@ -48,13 +55,16 @@ def check_specs(asset: str, checks: Sequence[Check]) -> list[dg.AssetCheckSpec]:
 
 
 def run_checks(
-    context: dg.AssetExecutionContext, asset: str, checks: Sequence[Check], **data
+    context: dg.AssetExecutionContext,
+    asset: str,
+    checks: Sequence[Check[Subject]],
+    subject: Subject,
 ) -> Iterator[dg.AssetCheckResult]:
-    """Yields every check's result, then raises if a blocking one failed."""
+    """Yields every check's result on `subject`, then raises if a blocking one failed."""
     blocked = {}
     selected = context.selected_asset_check_keys
     for check in checks:
-        outcome = check.evaluate(**data)
+        outcome = check.evaluate(subject)
         severity = outcome.severity or check.severity
         if not outcome.passed:
             figures = {key: getattr(v, "value", v) for key, v in outcome.metadata.items()}
@@ -100,12 +110,19 @@ class WarehouseColumns(Protocol):
     def columns(self, table: str) -> list[str] | None: ...
 
 
-def warehouse_schema_check(table: str, schema: pa.Schema) -> Check:
+class HasWarehouse(Protocol):
+    """A subject whose asset stores its table in the warehouse."""
+
+    @property
+    def warehouse(self) -> WarehouseColumns: ...
+
+
+def warehouse_schema_check(table: str, schema: pa.Schema) -> Check[HasWarehouse]:
     """The warehouse table, if it exists, has exactly the columns the asset writes: a column
     renamed, added or dropped upstream is caught before it breaks the load or its readers."""
 
-    def evaluate(warehouse: WarehouseColumns, **_) -> Outcome:
-        existing = warehouse.columns(table)
+    def evaluate(subject: HasWarehouse) -> Outcome:
+        existing = subject.warehouse.columns(table)
         if existing is None:
             return Outcome(passed=True, metadata={"table": table, "exists": False})
         expected = list(schema.names)

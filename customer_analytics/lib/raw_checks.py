@@ -1,9 +1,10 @@
-"""The checks every raw log shares, over the counts of each day of a run: the shape of the
-file, the share quarantined per reason and in all, and the volume against earlier days."""
+"""The checks every raw log shares, over the counts of each partition of a run (a day, an hour):
+the shape of the file, the share quarantined per reason and in all, and the volume against
+earlier partitions."""
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import dagster as dg
@@ -13,14 +14,19 @@ from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, O
 
 
 @dataclass(frozen=True)
-class DayCounts:
-    day: date
+class PartitionCounts:
+    """The rows of one partition: valid, rejected by reason, and set apart."""
+
+    partition: date  # a day, or an hour (a datetime)
     valid: int
-    by_reason: dict[str, int]
+    by_reason: dict[str, int]  # the rejected rows
+    # Rows kept in the quarantine that are no rejection (the web's redeliveries), by reason: in
+    # none of the shares the checks judge.
+    set_apart: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
-        return self.valid + sum(self.by_reason.values())
+        return self.valid + self.rejected
 
     def share(self, reason: str) -> float:
         return self.by_reason.get(reason, 0) / self.rows if self.rows else 0.0
@@ -33,38 +39,56 @@ class DayCounts:
     def rejected_share(self) -> float:
         return self.rejected / self.rows if self.rows else 0.0
 
+    @property
+    def quarantined(self) -> int:
+        return self.rejected + sum(self.set_apart.values())
+
+    def in_quarantine(self, reason: str) -> int:
+        return self.by_reason.get(reason, 0) + self.set_apart.get(reason, 0)
+
 
 @dataclass(frozen=True)
-class ValidatedDays:
-    """What the raw checks look at: the run's days, their rows, and the days before them."""
+class ValidatedPartitions:
+    """What the raw checks look at: the run's partitions, their rows, and the partitions before
+    them."""
 
-    days: list[DayCounts]
+    partitions: list[PartitionCounts]
     engine: Engine
-    valid: LakeFiles  # the staged days, by reference
+    valid: LakeFiles  # the staged partitions, by reference
     quarantine: LakeFiles
-    trailing_rows: dict[date, list[int]]  # rows of the earlier days each day is compared with
+    # Rows of the earlier partitions each partition is compared with (only the volume check
+    # reads them).
+    trailing_rows: dict[date, list[int]]
     thresholds: CheckThresholds
+
+    def rejected_for(self, reason: str) -> int:
+        """The run's rows rejected for `reason`."""
+        return sum(counts.by_reason.get(reason, 0) for counts in self.partitions)
 
 
 def median_or_none(values: list[int]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _worst(validated: ValidatedDays, reasons: Sequence[str]) -> tuple[DayCounts, float]:
-    def share(counts: DayCounts) -> float:
+def worst_share(
+    validated: ValidatedPartitions, reasons: Sequence[str]
+) -> tuple[PartitionCounts, float]:
+    """The partition with the largest share of rows rejected for `reasons`, and that share."""
+
+    def share(counts: PartitionCounts) -> float:
         return sum(counts.share(reason) for reason in reasons)
 
-    worst = max(validated.days, key=share)
+    worst = max(validated.partitions, key=share)
     return worst, share(worst)
 
 
-def file_schema_check(malformed: Sequence[str]) -> Check:
-    def evaluate(validated: ValidatedDays) -> Outcome:
-        worst, share = _worst(validated, malformed)
+def file_schema_check(malformed: Sequence[str]) -> Check[ValidatedPartitions]:
+    def evaluate(validated: ValidatedPartitions) -> Outcome:
+        worst, share = worst_share(validated, malformed)
         limit = validated.thresholds.max_malformed_share
         return Outcome(
             passed=share <= limit,
-            metadata={"worst_day": str(worst.day), "unreadable_share": share, "limit": limit},
+            metadata={"worst_day": str(worst.partition), "unreadable_share": share, "limit": limit},
         )
 
     return Check(
@@ -75,20 +99,17 @@ def file_schema_check(malformed: Sequence[str]) -> Check:
     )
 
 
-def quarantine_share_check(reasons: Sequence[str]) -> Check:
-    def evaluate(validated: ValidatedDays) -> Outcome:
+def quarantine_share_check(reasons: Sequence[str]) -> Check[ValidatedPartitions]:
+    def evaluate(validated: ValidatedPartitions) -> Outcome:
         limit = validated.thresholds.max_quarantine_share
         over = [
-            {"day": str(c.day), "reason": r, "share": round(c.share(r), 5)}
-            for c in validated.days
+            {"day": str(c.partition), "reason": r, "share": round(c.share(r), 5)}
+            for c in validated.partitions
             for r in reasons
             if c.share(r) > limit
         ]
-        rows = sum(c.rows for c in validated.days)
-        shares = {
-            r: sum(c.by_reason.get(r, 0) for c in validated.days) / rows if rows else 0.0
-            for r in reasons
-        }
+        rows = sum(c.rows for c in validated.partitions)
+        shares = {r: validated.rejected_for(r) / rows if rows else 0.0 for r in reasons}
         return Outcome(
             passed=not over,
             metadata={
@@ -106,22 +127,22 @@ def quarantine_share_check(reasons: Sequence[str]) -> Check:
     )
 
 
-def _rejected(validated: ValidatedDays) -> Outcome:
+def _rejected(validated: ValidatedPartitions) -> Outcome:
     limit = validated.thresholds.max_rejected_share
-    worst = max(validated.days, key=lambda counts: counts.rejected_share)
+    worst = max(validated.partitions, key=lambda counts: counts.rejected_share)
     return Outcome(
         passed=worst.rejected_share <= limit,
         metadata={
-            "worst_day": str(worst.day),
+            "worst_day": str(worst.partition),
             "rejected_share": worst.rejected_share,
             "rejected_rows": worst.rejected,
             "rows": worst.rows,
             "limit": limit,
             "days_over_limit": dg.MetadataValue.json(
-                [str(c.day) for c in validated.days if c.rejected_share > limit]
+                [str(c.partition) for c in validated.partitions if c.rejected_share > limit]
             ),
             "rejected_share_by_day": dg.MetadataValue.json(
-                {str(c.day): round(c.rejected_share, 5) for c in validated.days}
+                {str(c.partition): round(c.rejected_share, 5) for c in validated.partitions}
             ),
         },
     )
@@ -138,28 +159,34 @@ rejected_share_check = Check(
 )
 
 
-def reason_share_check(name: str, reason: str, limit_field: str, description: str) -> Check:
-    def evaluate(validated: ValidatedDays) -> Outcome:
-        worst, share = _worst(validated, [reason])
+def reason_share_check(
+    name: str, reason: str, limit_field: str, description: str
+) -> Check[ValidatedPartitions]:
+    def evaluate(validated: ValidatedPartitions) -> Outcome:
+        worst, share = worst_share(validated, [reason])
         limit = getattr(validated.thresholds, limit_field)
         return Outcome(
             passed=share <= limit,
-            metadata={"worst_day": str(worst.day), f"{reason}_share": share, "limit": limit},
+            metadata={"worst_day": str(worst.partition), f"{reason}_share": share, "limit": limit},
         )
 
     return Check(name, description, WARN, evaluate)
 
 
-def _volume(validated: ValidatedDays) -> Outcome:
+def _volume(validated: ValidatedPartitions) -> Outcome:
     ratio = validated.thresholds.min_volume_ratio
-    empty = [str(c.day) for c in validated.days if c.rows == 0]
+    empty = [str(c.partition) for c in validated.partitions if c.rows == 0]
     low = []
-    for counts in validated.days:
-        median = median_or_none(validated.trailing_rows[counts.day])
+    for counts in validated.partitions:
+        median = median_or_none(validated.trailing_rows[counts.partition])
         if counts.rows and median and counts.rows < ratio * median:
-            low.append({"day": str(counts.day), "rows": counts.rows, "trailing_median": median})
+            low.append(
+                {"day": str(counts.partition), "rows": counts.rows, "trailing_median": median}
+            )
     metadata = {
-        "rows_by_day": dg.MetadataValue.json({str(c.day): c.rows for c in validated.days}),
+        "rows_by_day": dg.MetadataValue.json(
+            {str(c.partition): c.rows for c in validated.partitions}
+        ),
         "empty_days": dg.MetadataValue.json(empty),
         "low_days": dg.MetadataValue.json(low),
         "min_ratio_of_trailing_median": ratio,

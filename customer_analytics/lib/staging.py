@@ -1,10 +1,10 @@
 """Partitions written to the lake one at a time and put in place together.
 
-A range run (a single-run backfill) writes each day as soon as it is computed, beside its place
-in a hidden folder of its own (`<asset>/.staged/<run id>/<key>.parquet`), so that it holds one
-day in memory however many days it covers. Once the
-checks have passed, every staged file is moved over its partition file; when they fail, or the
-run dies, the staged files are dropped and the lake keeps what it had. What the assets then hand
+A range run (a single-run backfill) writes each partition (a day, an hour) as soon as it is
+computed, beside its place in a hidden folder of its own (`<asset>/.staged/<run id>/<key>.parquet`),
+so that it holds one partition in memory however many it covers. Once the checks have passed,
+every staged file is moved over its partition file; when they fail, or the run dies, the staged
+files are dropped and the lake keeps what it had. What the assets then hand
 to the IO manager is a reference to the files written, never their rows.
 """
 

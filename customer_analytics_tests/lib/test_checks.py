@@ -1,6 +1,8 @@
 """run_checks inside a real asset: a failing WARN check only reports, a failing ERROR check
 reports every result, then keeps the output out of the lake and stops what depends on it."""
 
+import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -22,11 +24,11 @@ def at_most_two_rows(severity: dg.AssetCheckSeverity, name: str = "at_most_two_r
         name,
         "No more than two rows.",
         severity,
-        lambda numbers, **_: Outcome(numbers.num_rows <= 2, {"rows": numbers.num_rows}),
+        lambda numbers: Outcome(numbers.num_rows <= 2, {"rows": numbers.num_rows}),
     )
 
 
-def _odd(numbers: pa.Table, **_) -> Outcome:
+def _odd(numbers: pa.Table) -> Outcome:
     odd = pc.sum(pc.bit_wise_and(numbers["n"], 1)).as_py()
     return Outcome(odd == 0, {"odd": odd})
 
@@ -36,14 +38,14 @@ POSITIVE = Check(
     "positive",
     "Every n is > 0.",
     ERROR,
-    lambda numbers, **_: Outcome(pc.all(pc.greater(numbers["n"], 0)).as_py(), {}),
+    lambda numbers: Outcome(pc.all(pc.greater(numbers["n"], 0)).as_py(), {}),
 )
 # An ERROR check that judges this failure only worth a warning (as daily_volume does a low day).
 LOW_BUT_NOT_EMPTY = Check(
     "low_but_not_empty",
     "Enough rows; too few only warns.",
     ERROR,
-    lambda numbers, **_: Outcome(False, {"rows": numbers.num_rows}, severity=WARN),
+    lambda numbers: Outcome(False, {"rows": numbers.num_rows}, severity=WARN),
 )
 
 
@@ -56,7 +58,7 @@ def materialize(checks: list[Check], tmp_path: Path, ran: list[str]) -> dg.Execu
 
     @dg.asset(check_specs=check_specs("numbers", checks), io_manager_key="lake_io_manager")
     def numbers(context: dg.AssetExecutionContext):
-        yield from run_checks(context, "numbers", checks, numbers=NUMBERS)
+        yield from run_checks(context, "numbers", checks, NUMBERS)
         yield dg.Output(NUMBERS)
 
     @dg.asset(io_manager_key="lake_io_manager")
@@ -165,7 +167,7 @@ def test_check_results_name_the_partitions_checked(run, partitions):
         check_specs=check_specs("days", [at_most_two_rows(WARN)]),
     )
     def days(context: dg.AssetExecutionContext):
-        yield from run_checks(context, "days", [at_most_two_rows(WARN)], numbers=NUMBERS)
+        yield from run_checks(context, "days", [at_most_two_rows(WARN)], NUMBERS)
         yield dg.Output(None)
 
     result = dg.materialize([days], resources={"io_manager": dg.mem_io_manager}, **run)
@@ -177,3 +179,36 @@ def test_unpartitioned_check_results_name_no_partition(tmp_path):
     result = materialize([at_most_two_rows(WARN)], tmp_path, [])
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.metadata["partitions"].value == ""
+
+
+PACKAGE = Path(__file__).resolve().parents[2] / "customer_analytics"
+
+
+def _check_functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.Lambda]:
+    """The functions that judge a subject: those returning an Outcome, and whatever is given to
+    a Check as its `evaluate`."""
+    evaluators: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Check":
+            given = node.args[3:] + [k.value for k in node.keywords if k.arg == "evaluate"]
+            for evaluate in given:
+                if isinstance(evaluate, ast.Lambda):
+                    yield evaluate
+                elif isinstance(evaluate, ast.Name):
+                    evaluators.add(evaluate.id)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and (
+            node.name in evaluators or getattr(node.returns, "id", None) == "Outcome"
+        ):
+            yield node
+
+
+def test_no_check_takes_a_bag_of_keywords():
+    # A check takes its one typed subject, so its signature tells what it may use.
+    bags = {
+        f"{path.relative_to(PACKAGE)}:{function.lineno} **{function.args.kwarg.arg}"
+        for path in PACKAGE.rglob("*.py")
+        for function in _check_functions(ast.parse(path.read_text()))
+        if function.args.kwarg
+    }
+    assert not bags

@@ -15,7 +15,7 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer_analytics.defs.analytics.checks import CHECKS
+from customer_analytics.defs.analytics.checks import CHECKS, AnalyticsTableToStore
 from customer_analytics.engines import analytics, content
 from customer_analytics.engines.base import Engine, LakeFiles, Source
 from customer_analytics.io_managers.warehouse import PartitionWindow, WarehouseResource
@@ -291,10 +291,12 @@ def analytics_tables(
             context,
             name,
             CHECKS[name],
-            table=result.table,
-            profiles=customers,
-            totals=inputs.totals,
-            warehouse=warehouse.connect(),
+            AnalyticsTableToStore(
+                result.table,
+                profiles=customers,
+                totals=inputs.totals,
+                warehouse=warehouse.connect(),
+            ),
         )
     report = write_report(
         reports.location,

@@ -1,13 +1,13 @@
 """The checks of the analytics group: the invariants of each table, run inside the step on the
-small table it is about to store (`lib/checks.py`). Each is given the table (`table`), the
-month's number of profiles (`profiles`), the month's seconds per category (`totals`) and the
-warehouse."""
+small table it is about to store (`lib/checks.py`)."""
 
+from dataclasses import dataclass
 from itertools import pairwise
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_analytics.io_managers.warehouse import Warehouse
 from customer_analytics.lib.checks import ERROR, Check, Outcome, warehouse_schema_check
 from customer_analytics.rules import schemas
 from customer_analytics.rules.analytics import CHURN_DROP_SHARE
@@ -17,53 +17,64 @@ from customer_analytics.rules.content import CATEGORIES
 SHARE_TOLERANCE = 1e-9
 
 
+@dataclass(frozen=True)
+class AnalyticsTableToStore:
+    """What the checks of an analytics table look at: the table, what the month's profiles and
+    daily pivots say it must add up to, and the warehouse it is loaded into."""
+
+    table: pa.Table
+    profiles: int  # the month's number of profiles
+    totals: dict[str, int]  # the month's seconds per category
+    warehouse: Warehouse
+
+
 def _sum(table: pa.Table, column: str) -> float:
     return pc.sum(table[column]).as_py() or 0
 
 
-def _every_profile_counted(table: pa.Table, profiles: int, **_) -> Outcome:
-    counted, shares = _sum(table, "customers"), _sum(table, "share")
+def _every_profile_counted(to_store: AnalyticsTableToStore) -> Outcome:
+    profiles = to_store.profiles
+    counted, shares = _sum(to_store.table, "customers"), _sum(to_store.table, "share")
     return Outcome(
         passed=counted == profiles and (profiles == 0 or abs(shares - 1) <= SHARE_TOLERANCE),
         metadata={"profiles": profiles, "counted": counted, "shares": shares},
     )
 
 
-def _one_row_per_category(table: pa.Table, **_) -> Outcome:
-    found = table["category"].to_pylist()
+def _one_row_per_category(to_store: AnalyticsTableToStore) -> Outcome:
+    found = to_store.table["category"].to_pylist()
     return Outcome(
         passed=sorted(found) == sorted(CATEGORIES),
         metadata={"categories": ", ".join(map(str, found))},
     )
 
 
-def _quantiles_in_order(table: pa.Table, **_) -> Outcome:
+def _quantiles_in_order(to_store: AnalyticsTableToStore) -> Outcome:
     columns = ("q1_seconds", "median_seconds", "q3_seconds", "p95_seconds")
     disordered = [
         row["category"]
-        for row in table.to_pylist()
+        for row in to_store.table.to_pylist()
         if row["viewers"] and not all(row[a] <= row[b] for a, b in pairwise(columns))
     ]
     return Outcome(passed=not disordered, metadata={"disordered": ", ".join(disordered)})
 
 
-def _totals_match(table: pa.Table, totals: dict[str, int], **_) -> Outcome:
+def _totals_match(to_store: AnalyticsTableToStore) -> Outcome:
     found: dict[str, int] = {}
-    for row in table.select(["category", "total_seconds"]).to_pylist():
+    for row in to_store.table.select(["category", "total_seconds"]).to_pylist():
         found[row["category"]] = found.get(row["category"], 0) + row["total_seconds"]
-    differing = [c for c in CATEGORIES if found.get(c, 0) != totals.get(c, 0)]
+    differing = [c for c in CATEGORIES if found.get(c, 0) != to_store.totals.get(c, 0)]
     return Outcome(passed=not differing, metadata={"differing": ", ".join(differing)})
 
 
-def _scores_in_range(table: pa.Table, **_) -> Outcome:
-    outside = pc.sum(
-        pc.or_(pc.less(table["score"], CHURN_DROP_SHARE), pc.greater(table["score"], 1.0))
-    ).as_py()
+def _scores_in_range(to_store: AnalyticsTableToStore) -> Outcome:
+    score = to_store.table["score"]
+    outside = pc.sum(pc.or_(pc.less(score, CHURN_DROP_SHARE), pc.greater(score, 1.0))).as_py()
     return Outcome(passed=not outside, metadata={"outside": outside or 0})
 
 
-def _correlations_consistent(table: pa.Table, **_) -> Outcome:
-    pearson = {(r["category_a"], r["category_b"]): r["pearson"] for r in table.to_pylist()}
+def _correlations_consistent(to_store: AnalyticsTableToStore) -> Outcome:
+    pearson = {(r["category_a"], r["category_b"]): r["pearson"] for r in to_store.table.to_pylist()}
     problems = []
     for (a, b), r in pearson.items():
         if r is None:
@@ -81,7 +92,7 @@ def _correlations_consistent(table: pa.Table, **_) -> Outcome:
     )
 
 
-CHECKS = {
+CHECKS: dict[str, list[Check[AnalyticsTableToStore]]] = {
     "customer_segments": [
         Check(
             "every_profile_in_one_segment",

@@ -3,7 +3,13 @@
 import dagster as dg
 import pyarrow.compute as pc
 
-from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
+from customer_analytics.defs.content.checks import (
+    PIVOT_CHECKS,
+    RAW_CHECKS,
+    STATS_CHECKS,
+    PivotToStore,
+    ProfilesToStore,
+)
 from customer_analytics.engines import content
 from customer_analytics.engines.base import LakeFiles, Query
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
@@ -13,7 +19,7 @@ from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_met
 from customer_analytics.lib.landing import Lake
 from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table, value_counts
 from customer_analytics.lib.partitions import content_daily, content_monthly, single_run
-from customer_analytics.lib.raw_days import Output, RawLog, raw_day_asset
+from customer_analytics.lib.raw_ingest import DAY, LakeOutput, RawLog, raw_ingest_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions
 from customer_analytics.rules import schemas
@@ -42,13 +48,13 @@ STATS_LINEAGE = column_lineage(
 
 
 RAW_LOG = RawLog(
-    valid=Output(
+    valid=LakeOutput(
         "raw_log_content",
         schemas.RAW_LOG_CONTENT,
         "Valid viewing records of a day, one row per log line that passes every rule of the "
         "data contract (docs/contract.md §3).",
     ),
-    quarantine=Output(
+    quarantine=LakeOutput(
         "content_quarantine",
         schemas.CONTENT_QUARANTINE,
         "Rejected lines of the viewing log with the first rule they fail, their line number "
@@ -57,15 +63,16 @@ RAW_LOG = RawLog(
     description="Reads each day's `log_content/YYYYMMDD.json`, validates every line, and "
     "splits the day into valid records and quarantined lines.",
     group="content",
+    unit=DAY,
     partitions_def=content_daily,
     reasons=QUARANTINE_REASONS,
     checks=RAW_CHECKS,
-    day_files=lambda landing, day: landing.content_file(day),
+    files=lambda landing, day: landing.content_file(day),
     parse=lambda engine, landing, day: content.parse_content_day(
         engine, landing.location, landing.content_file(day), day
     ),
 )
-raw_log_content = raw_day_asset(RAW_LOG)
+raw_log_content = raw_ingest_asset(RAW_LOG)
 
 
 @dg.asset(
@@ -96,9 +103,7 @@ def daily_pivot(
             context,
             "daily_pivot",
             PIVOT_CHECKS,
-            engine=opened,
-            daily_pivot=staged.files("daily_pivot"),
-            raw_log_content=raw_log_content,
+            PivotToStore(opened, pivot=staged.files("daily_pivot"), raw_days=raw_log_content),
         )
         stored = staged.commit()["daily_pivot"]
         contracts = opened.one_row("SELECT count(DISTINCT Contract) AS n FROM p", p=stored.files)
@@ -143,10 +148,9 @@ def customer_content_stats(
             context,
             "customer_content_stats",
             STATS_CHECKS,
-            engine=opened,
-            customer_content_stats=computed,
-            daily_pivot=daily_pivot,
-            warehouse=warehouse.connect(),
+            ProfilesToStore(
+                opened, profiles=computed, pivot=daily_pivot, warehouse=warehouse.connect()
+            ),
         )
         profiles = Query("SELECT * FROM s", schemas.CUSTOMER_CONTENT_STATS, {"s": computed})
         stats = opened.fetch(profiles)

@@ -3,14 +3,16 @@ invariants of each output. They run inside their asset, on the data about to be 
 (`lib/checks.py`)."""
 
 import calendar
+from dataclasses import dataclass
 
 import dagster as dg
 import pyarrow as pa
 
 from customer_analytics.engines.base import Engine, Query, Source
+from customer_analytics.io_managers.warehouse import Warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
 from customer_analytics.lib.raw_checks import (
-    ValidatedDays,
+    ValidatedPartitions,
     file_schema_check,
     quarantine_share_check,
     reason_share_check,
@@ -24,7 +26,7 @@ from customer_analytics.rules.sql import literal
 ONE_DAY_SECONDS = 86_400
 
 
-def _durations_over_a_day(validated: ValidatedDays) -> Outcome:
+def _durations_over_a_day(validated: ValidatedPartitions) -> Outcome:
     found = validated.engine.one_row(
         f"""SELECT count(*) FILTER (WHERE TotalDuration > {ONE_DAY_SECONDS}) AS over,
                    count(*) AS records, max(TotalDuration) AS longest FROM valid""",
@@ -63,6 +65,26 @@ RAW_CHECKS = [
 ]
 
 
+@dataclass(frozen=True)
+class PivotToStore:
+    """What the checks of daily_pivot look at: the staged pivots and the raw days they sum."""
+
+    engine: Engine
+    pivot: Source
+    raw_days: Source
+
+
+@dataclass(frozen=True)
+class ProfilesToStore:
+    """What the checks of customer_content_stats look at: the month's profiles, the daily
+    pivots they are summed from, and the warehouse they are loaded into."""
+
+    engine: Engine
+    profiles: Source
+    pivot: Source
+    warehouse: Warehouse
+
+
 def _unique(engine: Engine, table: Source, key: str, what: str) -> Outcome:
     found = engine.one_row(
         f"""SELECT count(*) AS rows, count(DISTINCT ({key})) AS keys,
@@ -81,13 +103,13 @@ def _unique(engine: Engine, table: Source, key: str, what: str) -> Outcome:
     )
 
 
-def _non_negative(engine: Engine, daily_pivot: Source, **_) -> Outcome:
+def _non_negative(to_store: PivotToStore) -> Outcome:
     negatives = " + ".join(f"count(*) FILTER (WHERE {c} < 0)" for c in TOTAL_COLUMNS)
-    found = engine.one_row(f"SELECT {negatives} AS negative FROM p", p=daily_pivot)
+    found = to_store.engine.one_row(f"SELECT {negatives} AS negative FROM p", p=to_store.pivot)
     return Outcome(passed=found["negative"] == 0, metadata={"negative_totals": found["negative"]})
 
 
-def _reconciles(engine: Engine, daily_pivot: Source, raw_log_content: Source, **_) -> Outcome:
+def _reconciles(to_store: PivotToStore) -> Outcome:
     pivot_sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
     raw_sums = ", ".join(
         f"sum(TotalDuration) FILTER (WHERE category = {literal(category)}) AS {column}"
@@ -97,15 +119,15 @@ def _reconciles(engine: Engine, daily_pivot: Source, raw_log_content: Source, **
         f"CASE WHEN coalesce(p.{c}, 0) != coalesce(r.{c}, 0) THEN 1 ELSE 0 END"
         for c in TOTAL_COLUMNS
     )
-    found = engine.one_row(
+    found = to_store.engine.one_row(
         f"""WITH p AS (SELECT date, {pivot_sums} FROM pivots GROUP BY date),
                  r AS (SELECT date, {raw_sums} FROM raw GROUP BY date)
             SELECT coalesce(sum({differences}), 0) AS mismatches,
                    count(*) AS days,
                    min(coalesce(p.date, r.date)) FILTER (WHERE {differences} > 0) AS first_day
             FROM p FULL OUTER JOIN r ON p.date = r.date""",
-        pivots=daily_pivot,
-        raw=raw_log_content,
+        pivots=to_store.pivot,
+        raw=to_store.raw_days,
     )
     return Outcome(
         passed=found["mismatches"] == 0,
@@ -117,12 +139,12 @@ def _reconciles(engine: Engine, daily_pivot: Source, raw_log_content: Source, **
     )
 
 
-PIVOT_CHECKS = [
+PIVOT_CHECKS: list[Check[PivotToStore]] = [
     Check(
         "one_row_per_date_contract",
         "One row per (date, Contract), no missing contract.",
         ERROR,
-        lambda engine, daily_pivot, **_: _unique(engine, daily_pivot, "date, Contract", "rows"),
+        lambda to_store: _unique(to_store.engine, to_store.pivot, "date, Contract", "rows"),
     ),
     Check("non_negative_totals", "Every Total_* is ≥ 0.", ERROR, _non_negative),
     Check(
@@ -134,20 +156,20 @@ PIVOT_CHECKS = [
 ]
 
 
-def _active_in_month(engine: Engine, customer_content_stats: Source, **_) -> Outcome:
-    distinct = Query("SELECT DISTINCT month FROM s", sources={"s": customer_content_stats})
-    months = engine.fetch(distinct)["month"].to_pylist()
+def _active_in_month(to_store: ProfilesToStore) -> Outcome:
+    distinct = Query("SELECT DISTINCT month FROM s", sources={"s": to_store.profiles})
+    months = to_store.engine.fetch(distinct)["month"].to_pylist()
     lengths = pa.table(
         {
             "month": pa.array(months, pa.date32()),
             "days": [calendar.monthrange(m.year, m.month)[1] for m in months],
         }
     )
-    found = engine.one_row(
+    found = to_store.engine.one_row(
         """SELECT count(*) FILTER (WHERE Active < 1 OR Active > days) AS outside,
                   min(Active) AS least, max(Active) AS most
            FROM s JOIN lengths ON s.month = lengths.month""",
-        s=customer_content_stats,
+        s=to_store.profiles,
         lengths=lengths,
     )
     return Outcome(
@@ -160,7 +182,7 @@ def _active_in_month(engine: Engine, customer_content_stats: Source, **_) -> Out
     )
 
 
-def _most_watch_and_taste(engine: Engine, customer_content_stats: Source, **_) -> Outcome:
+def _most_watch_and_taste(to_store: ProfilesToStore) -> Outcome:
     largest = f"greatest({', '.join(TOTAL_COLUMNS)})"
     most_watch_total = " ".join(
         f"WHEN {literal(category)} THEN {column}"
@@ -173,7 +195,7 @@ def _most_watch_and_taste(engine: Engine, customer_content_stats: Source, **_) -
     )
     # Categories in Taste: one more than its dashes, none when NULL.
     listed = "coalesce(length(Taste) - length(replace(Taste, '-', '')) + 1, 0)"
-    found = engine.one_row(
+    found = to_store.engine.one_row(
         f"""SELECT
               count(*) FILTER (WHERE NOT coalesce(
                   (MostWatch IS NULL AND {largest} = 0)
@@ -183,7 +205,7 @@ def _most_watch_and_taste(engine: Engine, customer_content_stats: Source, **_) -
               count(*) FILTER (WHERE {taste_mismatch}
                   OR {listed} != {positive}) AS taste_wrong
             FROM s""",
-        s=customer_content_stats,
+        s=to_store.profiles,
     )
     return Outcome(
         passed=found["most_watch_wrong"] == 0 and found["taste_wrong"] == 0,
@@ -194,12 +216,10 @@ def _most_watch_and_taste(engine: Engine, customer_content_stats: Source, **_) -
     )
 
 
-def _totals_match(
-    engine: Engine, customer_content_stats: Source, daily_pivot: Source, **_
-) -> Outcome:
+def _totals_match(to_store: ProfilesToStore) -> Outcome:
     sums = ", ".join(f"sum({c}) AS {c}" for c in TOTAL_COLUMNS)
-    stats = engine.one_row(f"SELECT {sums} FROM s", s=customer_content_stats)
-    pivots = engine.one_row(f"SELECT {sums} FROM p", p=daily_pivot)
+    stats = to_store.engine.one_row(f"SELECT {sums} FROM s", s=to_store.profiles)
+    pivots = to_store.engine.one_row(f"SELECT {sums} FROM p", p=to_store.pivot)
     differing = {
         c: {"profiles": stats[c] or 0, "daily_pivots": pivots[c] or 0}
         for c in TOTAL_COLUMNS
@@ -210,14 +230,14 @@ def _totals_match(
     )
 
 
-STATS_CHECKS = [
+STATS_CHECKS: list[Check[ProfilesToStore]] = [
     warehouse_schema_check("customer_content_stats", CUSTOMER_CONTENT_STATS),
     Check(
         "contracts_unique",
         "One row per Contract, none missing.",
         ERROR,
-        lambda engine, customer_content_stats, **_: _unique(
-            engine, customer_content_stats, "month, Contract", "contracts"
+        lambda to_store: _unique(
+            to_store.engine, to_store.profiles, "month, Contract", "contracts"
         ),
     ),
     Check("active_days_in_month", "1 ≤ Active ≤ the days of the month.", ERROR, _active_in_month),

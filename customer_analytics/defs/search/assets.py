@@ -11,6 +11,9 @@ from customer_analytics.defs.search.checks import (
     RAW_CHECKS,
     STATS_CHECKS,
     TOP_KEYWORD_CHECKS,
+    KeywordCategories,
+    SearchStatsToStore,
+    TopKeywordsToStore,
 )
 from customer_analytics.engines import search
 from customer_analytics.engines.base import LakeFiles
@@ -36,7 +39,7 @@ from customer_analytics.lib.partitions import (
     search_daily,
     search_monthly,
 )
-from customer_analytics.lib.raw_days import Output, RawLog, raw_day_asset
+from customer_analytics.lib.raw_ingest import DAY, LakeOutput, RawLog, raw_ingest_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.rules import schemas
 from customer_analytics.rules.search import QUARANTINE_REASONS
@@ -59,12 +62,12 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
 
 
 RAW_LOG = RawLog(
-    valid=Output(
+    valid=LakeOutput(
         "raw_log_search",
         schemas.RAW_LOG_SEARCH,
         "Valid searches of a day with their normalized keyword.",
     ),
-    quarantine=Output(
+    quarantine=LakeOutput(
         "search_quarantine",
         schemas.SEARCH_QUARANTINE,
         "Rejected search rows with the first rule they fail, their row number and the row as JSON.",
@@ -72,15 +75,16 @@ RAW_LOG = RawLog(
     description="Reads each day's `log_search/YYYYMMDD/part-*.parquet`, normalizes the keywords "
     "and splits the day into valid searches and quarantined rows.",
     group="search",
+    unit=DAY,
     partitions_def=search_daily,
     reasons=QUARANTINE_REASONS,
     checks=RAW_CHECKS,
-    day_files=lambda landing, day: landing.search_folder(day),
+    files=lambda landing, day: landing.search_folder(day),
     parse=lambda engine, landing, day: search.parse_search_day(
         engine, landing.read_search_day(day, tuple(schemas.LOG_SEARCH_FILE.names)), day
     ),
 )
-raw_log_search = raw_day_asset(RAW_LOG)
+raw_log_search = raw_ingest_asset(RAW_LOG)
 
 
 @dg.asset(
@@ -121,8 +125,7 @@ def monthly_top_keyword(
             context,
             "monthly_top_keyword",
             TOP_KEYWORD_CHECKS,
-            engine=opened,
-            monthly_top_keyword=top,
+            TopKeywordsToStore(opened, top_keywords=top),
         )
     yield dg.Output(
         top,
@@ -203,9 +206,7 @@ def keyword_category(
         context,
         "keyword_category",
         CATEGORY_CHECKS,
-        keywords=keywords,
-        categories=categories,
-        thresholds=thresholds,
+        KeywordCategories(keywords, categories, thresholds),
     )
     yield dg.MaterializeResult(
         metadata={
@@ -267,9 +268,7 @@ def customer_search_stats(
             context,
             "customer_search_stats",
             STATS_CHECKS,
-            engine=opened,
-            customer_search_stats=stats,
-            warehouse=warehouse.connect(),
+            SearchStatsToStore(opened, stats=stats, warehouse=warehouse.connect()),
         )
     yield dg.Output(
         stats,

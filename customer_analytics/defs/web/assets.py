@@ -1,8 +1,6 @@
 """The app and web clickstream: web_event_batches → raw_web_events (+ web_quarantine,
 web_extra_columns) → web_sessions → customer_loyalty, with crm_customers beside it."""
 
-import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -13,9 +11,12 @@ from customer_analytics.defs.web.checks import (
     LOYALTY_CHECKS,
     RAW_CHECKS,
     SESSION_CHECKS,
+    CrmExtract,
+    LoyaltyToStore,
+    SessionsToStore,
 )
 from customer_analytics.engines import web
-from customer_analytics.engines.base import Engine, LakeFiles, rows_by_value
+from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers.warehouse import WarehouseResource
 from customer_analytics.lib.automation import NIGHTLY, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
@@ -26,18 +27,14 @@ from customer_analytics.lib.metadata import OWNERS, stored_table, value_counts
 from customer_analytics.lib.partitions import (
     HOUR_KEY,
     partition_date,
-    partition_hour,
-    single_run,
     web_daily,
     web_hourly,
     web_monthly,
 )
-from customer_analytics.lib.raw_checks import DayCounts, ValidatedDays
-from customer_analytics.lib.raw_days import stored_alongside
+from customer_analytics.lib.raw_ingest import HOUR, LakeOutput, RawLog, SideOutput, raw_ingest_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
-from customer_analytics.lib.staging import StagedPartitions
 from customer_analytics.rules import schemas
-from customer_analytics.rules.web import REDELIVERED, REJECTIONS, crm_rows
+from customer_analytics.rules.web import QUARANTINE_REASONS, REDELIVERED, crm_rows
 from customer_analytics.settings import EngagementWeights
 
 GROUP = "web"
@@ -79,139 +76,49 @@ def web_event_batches(
     )
 
 
-def _out(description: str, schema: pa.Schema) -> dg.AssetOut:
-    return dg.AssetOut(
-        description=description,
-        io_manager_key="lake_io_manager",
-        metadata=stored_table(schema),
-        kinds={"parquet", ENGINE_KIND},
-        owners=OWNERS,
-        # The newest hour after each poll; an older hour that a late event changed is run by
-        # the sensor new_web_hours.
-        automation_condition=when_inputs_ready,
-        is_required=False,
-    )
-
-
-OUTS = {
-    "raw_web_events": _out(
+RAW_LOG = RawLog(
+    valid=LakeOutput(
+        "raw_web_events",
+        schemas.RAW_WEB_EVENTS,
         "Valid events of an hour, in time order, in Hive-style folders "
         "`year=/month=/day=/hour=` that DuckDB and Spark prune.",
-        schemas.RAW_WEB_EVENTS,
     ),
-    "web_quarantine": _out(
+    quarantine=LakeOutput(
+        "web_quarantine",
+        schemas.WEB_QUARANTINE,
         "Rejected events of an hour with the first rule they fail and the event as JSON, and "
         "the events delivered again (`redelivered`), which are no rejection.",
-        schemas.WEB_QUARANTINE,
     ),
-    "web_extra_columns": _out(
-        "Events of an hour that carried fields outside the known ones, whole, so that no "
-        "field is lost.",
-        schemas.WEB_EXTRA_COLUMNS,
+    side_outputs=(
+        SideOutput(
+            LakeOutput(
+                "web_extra_columns",
+                schemas.WEB_EXTRA_COLUMNS,
+                "Events of an hour that carried fields outside the known ones, whole, so that "
+                "no field is lost.",
+            ),
+            rows=lambda parsed: parsed.extra_columns,
+            counted_as="with extra fields",
+            metadata_key="events_with_extra_fields",
+        ),
     ),
-}
-
-
-@dg.multi_asset(
-    name="raw_web_events",
     description="Validates each hour folder of `web_events/`: events, quarantine and extra "
     "columns, written from one read.",
-    outs=OUTS,
+    group=GROUP,
+    unit=HOUR,
     partitions_def=web_hourly,
-    backfill_policy=single_run,
-    group_name=GROUP,
+    rows_are="events",
+    reasons=QUARANTINE_REASONS,
+    # The checks' shares are of the events delivered once.
+    set_apart=(REDELIVERED,),
+    checks=RAW_CHECKS,
+    files=lambda landing, hour: landing.web_hour_folder(hour),
+    parse=lambda engine, landing, hour: web.parse_web_hour(
+        engine, landing.read_web_hour(hour), hour
+    ),
     deps=[web_event_batches],
-    retry_policy=network_retry,
-    can_subset=True,
-    check_specs=check_specs("raw_web_events", RAW_CHECKS),
 )
-@transient_retries_only
-def raw_web_events(
-    context: dg.AssetExecutionContext,
-    landing: LandingZone,
-    lake: Lake,
-    thresholds: CheckThresholds,
-    engine: ComputeEngine,
-):
-    hours = [partition_hour(key) for key in context.partition_keys]
-    missing = landing.missing([landing.web_hour_folder(hour) for hour in hours])
-    if missing:
-        raise dg.Failure(
-            f"{len(missing)} hour(s) of web events have no batch in the landing zone: "
-            f"{', '.join(missing[:10])}",
-            allow_retries=False,
-        )
-    with engine.open() as opened:
-        yield from _validated_hours(context, hours, opened, landing, lake, thresholds)
-
-
-def _validated_hours(
-    context: dg.AssetExecutionContext,
-    hours: list[datetime],
-    engine: Engine,
-    landing: LandingZone,
-    lake: Lake,
-    thresholds: CheckThresholds,
-) -> Iterator[dg.Output | dg.AssetCheckResult | dg.AssetMaterialization]:
-    """Parses each hour and stages its three outputs as soon as it is parsed, runs the checks
-    on the staged hours, then puts them in place and emits them (as `lib/raw_days.py` does for
-    the days of the other domains, with an hour where they have a day)."""
-    outputs = tuple(OUTS)
-    counts, extra, redelivered = [], 0, 0
-    with StagedPartitions(lake, context.run.run_id, engine) as staged:
-        for hour in hours:
-            started = time.perf_counter()
-            key = hour.strftime(HOUR_KEY)
-            with web.parse_web_hour(engine, landing.read_web_hour(hour), hour) as parsed:
-                queries = (parsed.valid, parsed.quarantine, parsed.extra_columns)
-                for name, query in zip(outputs, queries, strict=True):
-                    staged.write(name, key, query)
-                by_reason = dict(rows_by_value(engine, "reason", parsed.checked))
-                with_extra = engine.one_row(
-                    "SELECT count(*) AS n FROM checked WHERE extra_fields IS NOT NULL",
-                    checked=parsed.checked,
-                )["n"]
-            # A redelivery is kept in the quarantine but is not one of the hour's events: the
-            # checks' shares are of the events delivered once.
-            hour_redelivered = by_reason.pop(REDELIVERED, 0)
-            hour_counts = DayCounts(hour, by_reason.pop(None, 0), by_reason)
-            counts.append(hour_counts)
-            extra += with_extra
-            redelivered += hour_redelivered
-            context.log.info(
-                f"{key}: {hour_counts.rows:,} events, {hour_counts.valid:,} valid, "
-                f"{hour_counts.rejected:,} rejected, {hour_redelivered:,} redelivered, "
-                f"{with_extra:,} with extra fields, on {engine.name} "
-                f"({time.perf_counter() - started:.1f} s)"
-            )
-        validated = ValidatedDays(
-            days=counts,
-            engine=engine,
-            valid=staged.files(outputs[0]),
-            quarantine=staged.files(outputs[1]),
-            trailing_rows={},
-            thresholds=thresholds,
-        )
-        yield from run_checks(context, "raw_web_events", RAW_CHECKS, validated=validated)
-        stored = staged.commit()
-
-    rejected = {r: sum(c.by_reason.get(r, 0) for c in counts) for r in REJECTIONS}
-    by_reason = {REDELIVERED: redelivered, **rejected}
-    metadata = {
-        "raw_web_events": {
-            "input_events": sum(c.rows for c in counts) + redelivered,
-            "quarantined": sum(by_reason.values()),
-            **{f"quarantined/{reason}": n for reason, n in by_reason.items()},
-        },
-        "web_quarantine": {"by_reason": dg.MetadataValue.json(by_reason)},
-        "web_extra_columns": {"events_with_extra_fields": extra},
-    }
-    for name in outputs:
-        recorded = {**metadata[name], **engine_metadata(engine)}
-        if dg.AssetKey(name) in context.selected_asset_keys:
-            yield dg.Output(stored[name], output_name=name, metadata=recorded)
-        else:
-            yield from stored_alongside(context, lake, stored[name], recorded)
+raw_web_events = raw_ingest_asset(RAW_LOG)
 
 
 # A session across midnight is built whole: the day reads the hours of the day before and after.
@@ -269,9 +176,7 @@ def web_sessions(
             context,
             "web_sessions",
             SESSION_CHECKS,
-            engine=opened,
-            sessions=sessions,
-            events=raw_web_events,
+            SessionsToStore(opened, sessions=sessions, events=raw_web_events),
         )
     yield dg.Output(
         sessions,
@@ -308,9 +213,7 @@ def crm_customers(
         context,
         "crm_customers",
         CRM_CHECKS,
-        crm=crm,
-        crm_file=landing.location.describe(CRM_FILE),
-        warehouse=warehouse.connect(),
+        CrmExtract(crm, file=landing.location.describe(CRM_FILE), warehouse=warehouse.connect()),
     )
     yield dg.Output(
         crm.select(schemas.CRM_CUSTOMERS.names).cast(schemas.CRM_CUSTOMERS),
@@ -358,11 +261,13 @@ def customer_loyalty(
             context,
             "customer_loyalty",
             LOYALTY_CHECKS,
-            engine=opened,
-            loyalty=loyalty,
-            sessions=web_sessions,
-            thresholds=thresholds,
-            warehouse=connection,
+            LoyaltyToStore(
+                opened,
+                loyalty=loyalty,
+                sessions=web_sessions,
+                thresholds=thresholds,
+                warehouse=connection,
+            ),
         )
         anonymous = opened.one_row(
             "SELECT count(*) AS n FROM sessions WHERE is_anonymous", sessions=web_sessions

@@ -2,16 +2,27 @@
 against their events, the CRM extract and the loyalty join. They run inside their asset, on
 the data about to be stored (`lib/checks.py`)."""
 
+from dataclasses import dataclass
+
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer_analytics.engines.base import Engine, Source
-from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
+from customer_analytics.io_managers.warehouse import Warehouse
+from customer_analytics.lib.checks import (
+    ERROR,
+    WARN,
+    Check,
+    CheckThresholds,
+    Outcome,
+    warehouse_schema_check,
+)
 from customer_analytics.lib.raw_checks import (
-    ValidatedDays,
+    ValidatedPartitions,
     quarantine_share_check,
     rejected_share_check,
+    worst_share,
 )
 from customer_analytics.rules.schemas import CRM_CUSTOMERS, CUSTOMER_LOYALTY
 from customer_analytics.rules.sql import literals
@@ -26,31 +37,26 @@ from customer_analytics.rules.web import (
 )
 
 
-def _share_of(reasons: tuple[str, ...], name: str, description: str) -> Check:
+def _share_of(reasons: tuple[str, ...], name: str, description: str) -> Check[ValidatedPartitions]:
     """Blocks an hour where more than `max_rejected_share` of the events fail `reasons`."""
 
-    def evaluate(validated: ValidatedDays) -> Outcome:
-        def share(counts) -> float:
-            return sum(counts.share(reason) for reason in reasons)
-
-        worst = max(validated.days, key=share)
+    def evaluate(validated: ValidatedPartitions) -> Outcome:
+        worst, share = worst_share(validated, reasons)
         limit = validated.thresholds.max_rejected_share
         return Outcome(
-            passed=share(worst) <= limit,
+            passed=share <= limit,
             metadata={
-                "worst_hour": str(worst.day),
-                "share": share(worst),
+                "worst_hour": str(worst.partition),
+                "share": share,
                 "limit": limit,
-                "by_reason": dg.MetadataValue.json(
-                    {r: sum(c.by_reason.get(r, 0) for c in validated.days) for r in reasons}
-                ),
+                "by_reason": dg.MetadataValue.json({r: validated.rejected_for(r) for r in reasons}),
             },
         )
 
     return Check(name, description, ERROR, evaluate)
 
 
-def _late_events(validated: ValidatedDays) -> Outcome:
+def _late_events(validated: ValidatedPartitions) -> Outcome:
     found = validated.engine.one_row(
         """SELECT count(*) FILTER (WHERE is_late) AS late, count(*) AS events,
                   count(*) FILTER (WHERE is_anonymous) AS anonymous FROM valid""",
@@ -69,7 +75,7 @@ def _late_events(validated: ValidatedDays) -> Outcome:
     )
 
 
-RAW_CHECKS = [
+RAW_CHECKS: list[Check[ValidatedPartitions]] = [
     _share_of(
         REQUIRED_REASONS,
         "required_fields",
@@ -96,10 +102,20 @@ RAW_CHECKS = [
 ]
 
 
-def _sessions_match_events(engine: Engine, sessions: Source, events: Source, **_) -> Outcome:
+@dataclass(frozen=True)
+class SessionsToStore:
+    """What the checks of web_sessions look at: the day's sessions and the events they are
+    built from."""
+
+    engine: Engine
+    sessions: Source
+    events: Source
+
+
+def _sessions_match_events(to_store: SessionsToStore) -> Outcome:
     """Recounts each session from the events, by session_id and time span, independently of
     the query that built it."""
-    found = engine.one_row(
+    found = to_store.engine.one_row(
         f"""
         WITH recount AS (
             SELECT s.session_id, s.events, s.unique_pages, count(e.session_id) AS found,
@@ -118,8 +134,8 @@ def _sessions_match_events(engine: Engine, sessions: Source, events: Source, **_
                    OR first_event NOT IN ({literals(EVENT_TYPES)})
                    OR last_event NOT IN ({literals(EVENT_TYPES)})) AS inconsistent
         """,
-        sessions=sessions,
-        events=events,
+        sessions=to_store.sessions,
+        events=to_store.events,
     )
     passed = (
         found["sessions"] == found["distinct_sessions"]
@@ -129,7 +145,7 @@ def _sessions_match_events(engine: Engine, sessions: Source, events: Source, **_
     return Outcome(passed=passed, metadata={name: value or 0 for name, value in found.items()})
 
 
-SESSION_CHECKS = [
+SESSION_CHECKS: list[Check[SessionsToStore]] = [
     Check(
         "sessions_match_events",
         "One row per session; its events and pages recounted from the events equal its own; "
@@ -144,9 +160,20 @@ SESSION_CHECKS = [
 LINES_SHOWN = 5
 
 
-def _crm_valid(crm: pa.Table, crm_file: str, **_) -> Outcome:
+@dataclass(frozen=True)
+class CrmExtract:
+    """What the checks of crm_customers look at: the rows of the CRM extract, the file they
+    were read from, and the warehouse they are loaded into."""
+
+    rows: pa.Table
+    file: str  # as shown in a failure
+    warehouse: Warehouse
+
+
+def _crm_valid(extract: CrmExtract) -> Outcome:
     """Judges every row by every rule of CRM_RULES; a failure names the file, the line (as in
     the file, the header is line 1) and the rule of the first failing row."""
+    crm = extract.rows
     failing_lines = {
         rule: crm["line"].filter(rows) for rule, rows in crm_rule_failures(crm).items()
     }
@@ -161,14 +188,14 @@ def _crm_valid(crm: pa.Table, crm_file: str, **_) -> Outcome:
         # The earliest line, and on it the first rule in CRM_RULES's order.
         rule = min(failed, key=lambda name: failed[name][0].as_py())
         line = failed[rule][0].as_py()
-        metadata["first_failure"] = f"{crm_file} line {line}: {rule} ({CRM_RULES[rule]})"
+        metadata["first_failure"] = f"{extract.file} line {line}: {rule} ({CRM_RULES[rule]})"
         metadata["first_failing_lines"] = dg.MetadataValue.json(
             {name: lines[:LINES_SHOWN].to_pylist() for name, lines in failed.items()}
         )
     return Outcome(passed=not failed, metadata=metadata)
 
 
-CRM_CHECKS = [
+CRM_CHECKS: list[Check[CrmExtract]] = [
     Check(
         "crm_rows_valid",
         f"Each customer once, with an id of at most {CRM_MAX_LENGTHS['customer_id']} "
@@ -182,11 +209,24 @@ CRM_CHECKS = [
 ]
 
 
-def _join_accounted(engine: Engine, loyalty: pa.Table, sessions: Source, **_) -> Outcome:
-    expected = engine.one_row(
+@dataclass(frozen=True)
+class LoyaltyToStore:
+    """What the checks of customer_loyalty look at: the month's loyalty rows, the sessions they
+    are counted from, and the warehouse they are loaded into."""
+
+    engine: Engine
+    loyalty: pa.Table
+    sessions: Source
+    thresholds: CheckThresholds
+    warehouse: Warehouse
+
+
+def _join_accounted(to_store: LoyaltyToStore) -> Outcome:
+    loyalty = to_store.loyalty
+    expected = to_store.engine.one_row(
         """SELECT count(DISTINCT user_id) AS customers, count(*) AS sessions
            FROM sessions WHERE NOT is_anonymous""",
-        sessions=sessions,
+        sessions=to_store.sessions,
     )
     matched = pc.count(loyalty["loyalty_tier"]).as_py()
     return Outcome(
@@ -203,25 +243,26 @@ def _join_accounted(engine: Engine, loyalty: pa.Table, sessions: Source, **_) ->
     )
 
 
-def _unmatched(loyalty: pa.Table, thresholds, **_) -> Outcome:
+def _unmatched(to_store: LoyaltyToStore) -> Outcome:
+    loyalty = to_store.loyalty
     unmatched = loyalty.num_rows - pc.count(loyalty["loyalty_tier"]).as_py()
     share = unmatched / loyalty.num_rows if loyalty.num_rows else 0.0
-    limit = thresholds.max_unmatched_crm_share
+    limit = to_store.thresholds.max_unmatched_crm_share
     return Outcome(
         passed=share <= limit,
         metadata={"not_in_crm": unmatched, "share": share, "limit": limit},
     )
 
 
-def _rates_in_range(loyalty: pa.Table, **_) -> Outcome:
-    rate = loyalty["loyalty_rate_pct"]
+def _rates_in_range(to_store: LoyaltyToStore) -> Outcome:
+    rate = to_store.loyalty["loyalty_rate_pct"]
     below, above = (
         pc.sum(f(rate, bound)).as_py() or 0 for f, bound in ((pc.less, 0), (pc.greater, 100))
     )
     return Outcome(passed=not (below or above), metadata={"below_0": below, "above_100": above})
 
 
-LOYALTY_CHECKS = [
+LOYALTY_CHECKS: list[Check[LoyaltyToStore]] = [
     Check(
         "crm_join_accounted",
         "Every named user with sessions in the month is one row, in the CRM or counted as not "

@@ -18,13 +18,19 @@ from customer_analytics.defs.content.assets import (
     daily_pivot,
     raw_log_content,
 )
-from customer_analytics.defs.content.checks import PIVOT_CHECKS, RAW_CHECKS, STATS_CHECKS
+from customer_analytics.defs.content.checks import (
+    PIVOT_CHECKS,
+    RAW_CHECKS,
+    STATS_CHECKS,
+    PivotToStore,
+    ProfilesToStore,
+)
 from customer_analytics.engines import content
 from customer_analytics.engines.base import Engine, Query
 from customer_analytics.io_managers.warehouse import connect_warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
 from customer_analytics.lib.partitions import content_monthly
-from customer_analytics.lib.raw_checks import DayCounts, ValidatedDays
+from customer_analytics.lib.raw_checks import PartitionCounts, ValidatedPartitions
 from customer_analytics.rules.content import TOTAL_COLUMNS
 from customer_analytics.rules.schemas import (
     CONTENT_QUARANTINE,
@@ -47,22 +53,22 @@ D1, D2 = date(2022, 4, 1), date(2022, 4, 2)
 APRIL = date(2022, 4, 1)
 
 
-# --- raw checks: ValidatedDays built by hand --------------------------------------------------
+# --- raw checks: ValidatedPartitions built by hand ------------------------------------------------
 
 
 def validated(
-    *days: DayCounts,
+    *days: PartitionCounts,
     durations: tuple[int, ...] = (),
     trailing: dict[date, list[int]] | None = None,
     thresholds: CheckThresholds | None = None,
-) -> ValidatedDays:
+) -> ValidatedPartitions:
     """Days with the given counts; `durations` become the valid records of the first day.
 
     No engine yet: each test runs the days `on` its own."""
     valid = pa.Table.from_pylist(
         [
             {
-                "date": days[0].day,
+                "date": days[0].partition,
                 "Contract": "C1",
                 "Mac": "0C96E62FC55C",
                 "AppName": "KPLUS",
@@ -74,17 +80,17 @@ def validated(
         ],
         schema=RAW_LOG_CONTENT,
     )
-    return ValidatedDays(
-        days=list(days),
+    return ValidatedPartitions(
+        partitions=list(days),
         engine=None,
         valid=valid,
         quarantine=CONTENT_QUARANTINE.empty_table(),
-        trailing_rows=trailing or {counts.day: [] for counts in days},
+        trailing_rows=trailing or {counts.partition: [] for counts in days},
         thresholds=thresholds or CheckThresholds(),
     )
 
 
-def on(engine: Engine, days: ValidatedDays) -> ValidatedDays:
+def on(engine: Engine, days: ValidatedPartitions) -> ValidatedPartitions:
     return replace(days, engine=engine)
 
 
@@ -93,20 +99,24 @@ RAW_CASES = {
     # carry a bad contract, which is not a shape problem (1 malformed of 4).
     "file_schema": (
         validated(
-            DayCounts(D1, 10, {}), DayCounts(D2, 1, {"malformed_json": 2, "missing_source": 1})
+            PartitionCounts(D1, 10, {}),
+            PartitionCounts(D2, 1, {"malformed_json": 2, "missing_source": 1}),
         ),
         validated(
-            DayCounts(D1, 10, {}), DayCounts(D2, 1, {"malformed_json": 1, "invalid_contract": 2})
+            PartitionCounts(D1, 10, {}),
+            PartitionCounts(D2, 1, {"malformed_json": 1, "invalid_contract": 2}),
         ),
         {"worst_day": "2022-04-02", "unreadable_share": 0.75},
     ),
     # 5 repeated ids of 100 lines on the 2nd (limit 0.02); clean: 2 of 100 is the limit itself.
     "quarantine_share": (
         validated(
-            DayCounts(D1, 99, {"invalid_duration": 1}), DayCounts(D2, 95, {"duplicate_id": 5})
+            PartitionCounts(D1, 99, {"invalid_duration": 1}),
+            PartitionCounts(D2, 95, {"duplicate_id": 5}),
         ),
         validated(
-            DayCounts(D1, 99, {"invalid_duration": 1}), DayCounts(D2, 98, {"duplicate_id": 2})
+            PartitionCounts(D1, 99, {"invalid_duration": 1}),
+            PartitionCounts(D2, 98, {"duplicate_id": 2}),
         ),
         {
             "over_limit": [{"day": "2022-04-02", "reason": "duplicate_id", "share": 0.05}],
@@ -123,26 +133,30 @@ RAW_CASES = {
     ),
     # 1 unknown app of 50 lines on the 2nd (limit 0.01); clean: 1 of 100 is the limit itself.
     "unknown_app_share": (
-        validated(DayCounts(D1, 99, {"unknown_app": 1}), DayCounts(D2, 49, {"unknown_app": 1})),
-        validated(DayCounts(D1, 99, {"unknown_app": 1}), DayCounts(D2, 99, {"unknown_app": 1})),
+        validated(
+            PartitionCounts(D1, 99, {"unknown_app": 1}), PartitionCounts(D2, 49, {"unknown_app": 1})
+        ),
+        validated(
+            PartitionCounts(D1, 99, {"unknown_app": 1}), PartitionCounts(D2, 99, {"unknown_app": 1})
+        ),
         {"worst_day": "2022-04-02", "unknown_app_share": 0.02},
     ),
     # One record a second longer than a day; exactly a day is not over.
     "durations_over_a_day": (
-        validated(DayCounts(D1, 3, {}), durations=(100, 86_400, 86_401)),
-        validated(DayCounts(D1, 3, {}), durations=(100, 86_400, 86_400)),
+        validated(PartitionCounts(D1, 3, {}), durations=(100, 86_400, 86_401)),
+        validated(PartitionCounts(D1, 3, {}), durations=(100, 86_400, 86_400)),
         {"records_over_a_day": 1, "share": 1 / 3, "longest_seconds": 86_401},
     ),
     # A broken day: of 30 lines, 10 truncated and 10 with contract "0" — 20 of 30 rejected
     # (limit 0.25). Clean: 15 + 10 rejected of 100 lines is the limit itself.
     "rejected_share": (
         validated(
-            DayCounts(D1, 100, {}),
-            DayCounts(D2, 10, {"malformed_json": 10, "invalid_contract": 10}),
+            PartitionCounts(D1, 100, {}),
+            PartitionCounts(D2, 10, {"malformed_json": 10, "invalid_contract": 10}),
         ),
         validated(
-            DayCounts(D1, 100, {}),
-            DayCounts(D2, 75, {"malformed_json": 15, "invalid_contract": 10}),
+            PartitionCounts(D1, 100, {}),
+            PartitionCounts(D2, 75, {"malformed_json": 15, "invalid_contract": 10}),
         ),
         {
             "worst_day": "2022-04-02",
@@ -171,7 +185,7 @@ def test_a_mostly_rejected_day_is_blocked_by_rejected_share_alone(engine):
     broken, _, _ = RAW_CASES["rejected_share"]
     failing = {}
     for raw_check in RAW_CHECKS:
-        outcome = raw_check.evaluate(validated=on(engine, broken))
+        outcome = raw_check.evaluate(on(engine, broken))
         if not outcome.passed:
             failing[raw_check.name] = (outcome.severity or raw_check.severity).value
     assert failing == {"quarantine_share": "WARN", "rejected_share": "ERROR"}
@@ -180,8 +194,8 @@ def test_a_mostly_rejected_day_is_blocked_by_rejected_share_alone(engine):
 @DUCKDB_ONLY
 def test_rejected_share_limit_comes_from_the_thresholds(engine):
     broken, _, _ = RAW_CASES["rejected_share"]
-    relaxed = validated(*broken.days, thresholds=CheckThresholds(max_rejected_share=0.7))
-    outcome = check(RAW_CHECKS, "rejected_share").evaluate(validated=on(engine, relaxed))
+    relaxed = validated(*broken.partitions, thresholds=CheckThresholds(max_rejected_share=0.7))
+    outcome = check(RAW_CHECKS, "rejected_share").evaluate(on(engine, relaxed))
     assert outcome.passed
     assert figures(outcome)["days_over_limit"] == []
 
@@ -190,15 +204,15 @@ def test_rejected_share_limit_comes_from_the_thresholds(engine):
 def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name, engine):
     broken, clean, expected = RAW_CASES[name]
     raw_check = check(RAW_CHECKS, name)
-    assert_fails_with(raw_check.evaluate(validated=on(engine, broken)), expected)
-    assert raw_check.evaluate(validated=on(engine, clean)).passed
+    assert_fails_with(raw_check.evaluate(on(engine, broken)), expected)
+    assert raw_check.evaluate(on(engine, clean)).passed
 
 
 @DUCKDB_ONLY
 def test_a_raised_limit_lets_the_same_days_pass(engine):
     broken, _, _ = RAW_CASES["unknown_app_share"]
-    relaxed = validated(*broken.days, thresholds=CheckThresholds(max_unknown_app_share=0.02))
-    outcome = check(RAW_CHECKS, "unknown_app_share").evaluate(validated=on(engine, relaxed))
+    relaxed = validated(*broken.partitions, thresholds=CheckThresholds(max_unknown_app_share=0.02))
+    outcome = check(RAW_CHECKS, "unknown_app_share").evaluate(on(engine, relaxed))
     assert outcome.passed
     assert figures(outcome)["limit"] == 0.02
 
@@ -228,12 +242,12 @@ def test_daily_volume(rows, quarantined, trailing, passed, severity, expected, e
     before = D1 + timedelta(days=6)
     day = before + timedelta(days=1)
     days = validated(
-        DayCounts(before, 10, {}),
-        DayCounts(day, rows, quarantined),
+        PartitionCounts(before, 10, {}),
+        PartitionCounts(day, rows, quarantined),
         trailing={before: [], day: trailing},
     )
     volume = check(RAW_CHECKS, "daily_volume")
-    outcome = volume.evaluate(validated=on(engine, days))
+    outcome = volume.evaluate(on(engine, days))
     assert outcome.passed is passed
     assert {key: figures(outcome)[key] for key in expected} == expected
     if not passed:
@@ -370,8 +384,7 @@ PIVOT_BREAKS = [
 
 
 def evaluate_pivot(pivot_check: Check, pivot: pa.Table, engine: Engine) -> Outcome:
-    # The keyword arguments daily_pivot hands to its checks.
-    return pivot_check.evaluate(engine=engine, daily_pivot=pivot, raw_log_content=RAW)
+    return pivot_check.evaluate(PivotToStore(engine, pivot=pivot, raw_days=RAW))
 
 
 def test_clean_pivot_passes_every_pivot_check(engine):
@@ -478,9 +491,8 @@ def warehouse(tmp_path):
 
 
 def evaluate_stats(stats_check: Check, stats: pa.Table, warehouse, engine: Engine) -> Outcome:
-    # The keyword arguments customer_content_stats hands to its checks.
     return stats_check.evaluate(
-        engine=engine, customer_content_stats=stats, daily_pivot=PIVOT, warehouse=warehouse
+        ProfilesToStore(engine, profiles=stats, pivot=PIVOT, warehouse=warehouse)
     )
 
 

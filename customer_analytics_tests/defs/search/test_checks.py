@@ -22,13 +22,16 @@ from customer_analytics.defs.search.checks import (
     RAW_CHECKS,
     STATS_CHECKS,
     TOP_KEYWORD_CHECKS,
+    KeywordCategories,
+    SearchStatsToStore,
+    TopKeywordsToStore,
 )
 from customer_analytics.engines.base import Engine
 from customer_analytics.enrichment.cache import KeywordCache
 from customer_analytics.enrichment.classifier import Classification
 from customer_analytics.io_managers.warehouse import connect_warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
-from customer_analytics.lib.raw_checks import DayCounts, ValidatedDays
+from customer_analytics.lib.raw_checks import PartitionCounts, ValidatedPartitions
 from customer_analytics.rules.schemas import (
     CUSTOMER_SEARCH_STATS,
     KEYWORD_CATEGORY,
@@ -54,15 +57,15 @@ D1, D2 = JUNE, date(2022, 6, 2)
 
 
 def validated(
-    *days: DayCounts, user_ids: tuple[str, ...] = (), trailing: dict | None = None
-) -> ValidatedDays:
+    *days: PartitionCounts, user_ids: tuple[str, ...] = (), trailing: dict | None = None
+) -> ValidatedPartitions:
     """Days with the given counts; `user_ids` become the valid searches of the first day.
 
     No engine yet: each test runs the days `on` its own."""
     valid = pa.Table.from_pylist(
         [
             {
-                "date": days[0].day,
+                "date": days[0].partition,
                 "eventID": f"e{n}",
                 "datetime": datetime(2022, 6, 1, 20, 15),
                 "user_id": user_id,
@@ -76,31 +79,31 @@ def validated(
         ],
         schema=RAW_LOG_SEARCH,
     )
-    return ValidatedDays(
-        days=list(days),
+    return ValidatedPartitions(
+        partitions=list(days),
         engine=None,
         valid=valid,
         quarantine=SEARCH_QUARANTINE.empty_table(),
-        trailing_rows=trailing or {counts.day: [] for counts in days},
+        trailing_rows=trailing or {counts.partition: [] for counts in days},
         thresholds=CheckThresholds(),
     )
 
 
-def on(engine: Engine, days: ValidatedDays) -> ValidatedDays:
+def on(engine: Engine, days: ValidatedPartitions) -> ValidatedPartitions:
     return replace(days, engine=engine)
 
 
 RAW_CASES = {
     # A blank and a space-only id among four valid searches; leading zeros are an id.
     "user_ids_present": (
-        validated(DayCounts(D1, 4, {}), user_ids=("0012", "", "  ", "7")),
-        validated(DayCounts(D1, 4, {}), user_ids=("0012", "12", "8", "7")),
+        validated(PartitionCounts(D1, 4, {}), user_ids=("0012", "", "  ", "7")),
+        validated(PartitionCounts(D1, 4, {}), user_ids=("0012", "12", "8", "7")),
         {"valid_rows_without_user": 2},
     ),
     # 10 voice searches of 100 rows on the 2nd (limit 0.02); clean: 2 of 100, the limit.
     "quarantine_share": (
-        validated(DayCounts(D1, 100, {}), DayCounts(D2, 90, {"voice_search": 10})),
-        validated(DayCounts(D1, 100, {}), DayCounts(D2, 98, {"voice_search": 2})),
+        validated(PartitionCounts(D1, 100, {}), PartitionCounts(D2, 90, {"voice_search": 10})),
+        validated(PartitionCounts(D1, 100, {}), PartitionCounts(D2, 98, {"voice_search": 2})),
         {
             "over_limit": [{"day": "2022-06-02", "reason": "voice_search", "share": 0.1}],
             "share_by_reason": {
@@ -117,10 +120,10 @@ RAW_CASES = {
     ),
     # 8 rows without a user id of 10 on the 2nd (limit 0.25); clean: 15 + 10 of 100, the limit.
     "rejected_share": (
-        validated(DayCounts(D1, 100, {}), DayCounts(D2, 2, {"invalid_user_id": 8})),
+        validated(PartitionCounts(D1, 100, {}), PartitionCounts(D2, 2, {"invalid_user_id": 8})),
         validated(
-            DayCounts(D1, 100, {}),
-            DayCounts(D2, 75, {"invalid_user_id": 15, "duplicate_event": 10}),
+            PartitionCounts(D1, 100, {}),
+            PartitionCounts(D2, 75, {"invalid_user_id": 15, "duplicate_event": 10}),
         ),
         {
             "worst_day": "2022-06-02",
@@ -146,8 +149,8 @@ RAW_CASE_ENGINES = [
 def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name, engine):
     broken, clean, expected = RAW_CASES[name]
     raw_check = check(RAW_CHECKS, name)
-    assert_fails_with(raw_check.evaluate(validated=on(engine, broken)), expected)
-    assert raw_check.evaluate(validated=on(engine, clean)).passed
+    assert_fails_with(raw_check.evaluate(on(engine, broken)), expected)
+    assert raw_check.evaluate(on(engine, clean)).passed
 
 
 @pytest.mark.parametrize(
@@ -169,9 +172,9 @@ def test_raw_check_fails_on_broken_days_and_passes_on_clean_ones(name, engine):
 def test_daily_volume(rows, trailing, severity, expected, engine):
     volume = check(RAW_CHECKS, "daily_volume")
     days = validated(
-        DayCounts(D1, 50, {}), DayCounts(D2, rows, {}), trailing={D1: [], D2: trailing}
+        PartitionCounts(D1, 50, {}), PartitionCounts(D2, rows, {}), trailing={D1: [], D2: trailing}
     )
-    outcome = volume.evaluate(validated=on(engine, days))
+    outcome = volume.evaluate(on(engine, days))
     assert outcome.passed is (severity is None)
     assert {key: figures(outcome)[key] for key in expected} == expected
     if severity is not None:
@@ -206,7 +209,7 @@ def top(user_id: str, keyword: str) -> dict:
 def test_one_top_keyword_per_user(rows, expected, engine):
     table = pa.Table.from_pylist(rows, schema=MONTHLY_TOP_KEYWORD)
     outcome = check(TOP_KEYWORD_CHECKS, "one_top_keyword_per_user").evaluate(
-        engine=engine, monthly_top_keyword=table
+        TopKeywordsToStore(engine, top_keywords=table)
     )
     if expected is None:
         assert outcome.passed
@@ -240,9 +243,8 @@ CLEAN_CATEGORIES = categories(*CLEAN, ("thoi su", "News"))
 
 
 def evaluate_category_check(name: str, table: pa.Table, thresholds=None) -> Outcome:
-    # The keyword arguments keyword_category hands to its checks.
     return check(CATEGORY_CHECKS, name).evaluate(
-        keywords=KEYWORDS, categories=table, thresholds=thresholds or CheckThresholds()
+        KeywordCategories(KEYWORDS, table, thresholds or CheckThresholds())
     )
 
 
@@ -297,7 +299,7 @@ def test_other_share(table, thresholds, passed, share):
 def test_clean_categories_pass_every_category_check():
     for category_check in CATEGORY_CHECKS:
         outcome = category_check.evaluate(
-            keywords=KEYWORDS, categories=CLEAN_CATEGORIES, thresholds=CheckThresholds()
+            KeywordCategories(KEYWORDS, CLEAN_CATEGORIES, CheckThresholds())
         )
         assert outcome.passed, (category_check.name, outcome.metadata)
 
@@ -342,9 +344,8 @@ NULLABLE_STATS = pa.schema(
 
 
 def evaluate_stats(stats_check: Check, rows: list[dict], warehouse, engine: Engine) -> Outcome:
-    # The keyword arguments customer_search_stats hands to its checks.
     table = pa.Table.from_pylist(rows, schema=NULLABLE_STATS)
-    return stats_check.evaluate(engine=engine, customer_search_stats=table, warehouse=warehouse)
+    return stats_check.evaluate(SearchStatsToStore(engine, stats=table, warehouse=warehouse))
 
 
 @pytest.mark.parametrize(
