@@ -8,6 +8,7 @@ DEMO_LINES_PER_DAY ?= 5000
 LAUNCH := @$(BIN)/python -m customer_analytics.demo launch
 PREPARE_TEST_MACHINE := scripts/prepare-test-machine.sh
 
+# infra/dagster/Dockerfile installs uv.lock with the same release (ARG UV_VERSION).
 UV_VERSION := 0.13.8
 # uv installs into the project's own venv; --inexact leaves uv itself (and pip) in it.
 UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv

@@ -4,8 +4,9 @@ Nothing here starts a container: the compose file is parsed and interpolated wit
 `infra/.env.example`, the way `docker compose config` would, and checked for what would break
 an `up` (missing files, undeclared volumes, clashing ports, dependencies on services that never
 report healthy), for what would break the pipeline inside it (a variable of the configuration
-not passed to Dagster, a package the code imports but the image lacks), and for secrets written
-in clear. `dagster.yaml` is validated against Dagster's own instance schema.
+not passed to Dagster, an image that installs other versions than `uv.lock`'s, a package the
+code imports but the image lacks), and for secrets written in clear. `dagster.yaml` is
+validated against Dagster's own instance schema.
 """
 
 import ast
@@ -24,6 +25,7 @@ import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config
 from dagster._serdes import class_from_code_pointer
+from packaging.markers import Marker, default_environment
 
 from customer_analytics.settings import REPO_ROOT, Settings
 
@@ -31,6 +33,8 @@ INFRA = REPO_ROOT / "infra"
 COMPOSE_FILE = INFRA / "docker-compose.yml"
 ENV_EXAMPLE = INFRA / ".env.example"
 DAGSTER_YAML = INFRA / "dagster" / "dagster.yaml"
+UV_LOCK = REPO_ROOT / "uv.lock"
+MAKEFILE = REPO_ROOT / "Makefile"
 
 REQUIRED_SERVICES = {
     "mysql",
@@ -459,6 +463,89 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
     ]
 
 
+def shell_commands(instructions: list[tuple[str, str]]) -> list[str]:
+    """The commands of every RUN, one per `&&` link."""
+    return [
+        command.strip() for op, args in instructions if op == "RUN" for command in args.split("&&")
+    ]
+
+
+def dockerfile_args(instructions: list[tuple[str, str]]) -> dict[str, str]:
+    return dict(args.split("=", 1) for op, args in instructions if op == "ARG")
+
+
+def makefile_variable(name: str) -> str:
+    [value] = re.findall(rf"^{name}\s*:?=\s*(\S+)$", MAKEFILE.read_text(), re.M)
+    return value
+
+
+def image_python(instructions: list[tuple[str, str]]) -> str:
+    return re.fullmatch(r"python:(\d+\.\d+)-.+", instructions[0][1])[1]
+
+
+def image_extras(instructions: list[tuple[str, str]]) -> set[str]:
+    """The extras of pyproject.toml that the image's `uv sync` installs with the project."""
+    syncs = [c.split() for c in shell_commands(instructions) if c.startswith("uv sync")]
+    extras = {tuple(s[i + 1] for i, arg in enumerate(s) if arg == "--extra") for s in syncs}
+    assert len(extras) == 1, "every uv sync of the image installs the same extras"
+    return set(extras.pop())
+
+
+def locked_distributions(extras: set[str], python: str) -> dict[str, str]:
+    """Name -> version of what `uv sync --frozen --extra ...` installs from uv.lock on CPython
+    `python` and Linux: the project, its dependencies and those of `extras`, and theirs, as far
+    as their markers hold there."""
+    lock = tomllib.loads(UV_LOCK.read_text())
+    versions: dict[str, list[dict]] = {}
+    for package in lock["package"]:
+        versions.setdefault(package["name"], []).append(package)
+    environment = {
+        **default_environment(),
+        "python_version": python,
+        "python_full_version": f"{python}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+    }
+
+    def locked(dependency: dict) -> dict:
+        [package] = [
+            package
+            for package in versions[dependency["name"]]
+            if dependency.get("version", package["version"]) == package["version"]
+        ]
+        return package
+
+    [project] = [p for p in lock["package"] if p["source"].get("editable") == "."]
+    installed: dict[str, str] = {}
+    extras_done: dict[str, set[str]] = {}
+    pending = [(project, set(extras))]
+    while pending:
+        package, wanted = pending.pop()
+        name = package["name"]
+        first = name not in installed
+        new = wanted - extras_done.setdefault(name, set())
+        if not first and not new:
+            continue
+        installed[name] = package["version"]
+        extras_done[name] |= new
+        dependencies = package.get("dependencies", []) if first else []
+        dependencies += [d for extra in new for d in package["optional-dependencies"][extra]]
+        pending += [
+            (locked(d), set(d.get("extra", [])))
+            for d in dependencies
+            if "marker" not in d or Marker(d["marker"]).evaluate(environment)
+        ]
+    return installed
+
+
+@pytest.fixture(scope="module")
+def image_distributions(services) -> dict[str, str]:
+    """What the Dagster image installs: uv.lock, with the extras its `uv sync` names."""
+    build = services["dagster-webserver"]["build"]
+    instructions = dockerfile_instructions(INFRA / build["context"] / build["dockerfile"])
+    return locked_distributions(image_extras(instructions), image_python(instructions))
+
+
 def test_dagster_image(services):
     build = services["dagster-webserver"]["build"]
     assert services["dagster-daemon"]["build"] == build
@@ -471,8 +558,27 @@ def test_dagster_image(services):
     assert instructions[0] == ("FROM", "python:3.11-slim-bookworm")
     env = " ".join(args for op, args in instructions if op == "ENV")
     assert "DAGSTER_HOME=/opt/dagster/dagster_home" in env
-    installs = " ".join(args for op, args in instructions if op == "RUN" and "pip install" in args)
-    assert re.search(r"pip install \. ", installs) and "dagster-postgres" in installs
+    # uv.lock and nothing else, with the uv of `make install`: pip installs uv and only uv.
+    commands = shell_commands(instructions)
+    assert [c for c in commands if "pip install" in c] == ['pip install "uv==${UV_VERSION}"']
+    assert dockerfile_args(instructions)["UV_VERSION"] == makefile_variable("UV_VERSION")
+    # --frozen: the lock as it is, never resolved again. The dependencies first, in a layer of
+    # their own; then the project, as a package (the code is copied, not mounted).
+    syncs = [c for c in commands if c.startswith("uv ")]
+    assert syncs == [
+        "uv sync --frozen --no-dev --extra stack --no-install-project --compile-bytecode",
+        "uv sync --frozen --no-dev --extra stack --no-editable",
+    ]
+    dependencies_layer = [i for i, (op, args) in enumerate(instructions) if syncs[0] in args]
+    code_copied = instructions.index(("COPY", "customer_analytics ./customer_analytics"))
+    assert dependencies_layer[0] < code_copied
+    # The virtualenv of the image's Python, first on PATH: the commands, the runs the daemon
+    # starts (its Python) and a local Spark's Python workers all find the lock's packages.
+    image_env = dict(
+        pair.split("=", 1) for op, args in instructions if op == "ENV" for pair in args.split()
+    )
+    assert image_env["PATH"].startswith(f"{image_env['UV_PROJECT_ENVIRONMENT']}/bin:")
+    assert image_env["UV_PYTHON_DOWNLOADS"] == "never"
 
     allowed = {
         line[1:].rstrip("/")
@@ -489,6 +595,25 @@ def test_dagster_image(services):
                 copied[source] = target
     assert copied["infra/dagster/dagster.yaml"] == "${DAGSTER_HOME}/dagster.yaml"
     assert copied["workspace.yaml"] == "./"
+    assert copied["uv.lock"] == "./"
+
+
+def test_the_extras_of_the_image_are_the_stacks_clients(image_distributions):
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    dev = {distribution_name(r) for r in pyproject["project"]["optional-dependencies"]["dev"]}
+    # dagster-postgres (psycopg2) for the instance, of the Dagster release of the project's
+    # other integrations; pyspark's Spark Connect client; PyMySQL's `cryptography`.
+    assert image_distributions["dagster-postgres"] == image_distributions["dagster-aws"]
+    assert {
+        "psycopg2-binary",
+        "grpcio",
+        "grpcio-status",
+        "googleapis-common-protos",
+        "zstandard",
+        "cryptography",
+    } <= image_distributions.keys()
+    # The test tools stay out of the image.
+    assert not dev & image_distributions.keys()
 
 
 def distribution_name(requirement: str) -> str:
@@ -496,36 +621,8 @@ def distribution_name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def with_dependencies(names: set[str]) -> set[str]:
-    """The distributions and, as far as this virtualenv knows them, everything they require."""
-    result, pending = set(), list(names)
-    while pending:
-        name = pending.pop()
-        if name in result:
-            continue
-        result.add(name)
-        try:
-            requires = metadata.requires(name) or []
-        except metadata.PackageNotFoundError:
-            continue
-        pending += [distribution_name(r) for r in requires if "extra ==" not in r]
-    return result
-
-
-def test_dagster_image_installs_every_package_the_code_imports(services):
-    build = services["dagster-webserver"]["build"]
-    instructions = dockerfile_instructions(INFRA / build["context"] / build["dockerfile"])
-    pip_args = [
-        arg
-        for op, args in instructions
-        if op == "RUN" and "pip install" in args
-        for arg in args.split("pip install", 1)[1].split("&&")[0].split()
-    ]
-    assert "." in pip_args
-    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    declared = pyproject["project"]["dependencies"]
-    declared += [arg for arg in pip_args if arg != "." and not arg.startswith("-")]
-    installed = with_dependencies({distribution_name(requirement) for requirement in declared})
+def test_dagster_image_installs_every_package_the_code_imports(image_distributions):
+    installed = image_distributions.keys()
 
     imported = set()
     for path in (REPO_ROOT / "customer_analytics").rglob("*.py"):

@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib import metadata, util
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,6 +36,9 @@ from customer_analytics_tests.infra.test_compose import (
     SECRET_VALUE_NAME,
     dockerfile_instructions,
     environment,
+    image_extras,
+    image_python,
+    locked_distributions,
     mounts,
     published_ports,
     read_env_file,
@@ -53,9 +58,6 @@ MASTER_URL = "spark://spark-master:7077"
 # Host port -> container port: the master's RPC and UI, each worker's UI.
 SPARK_PORTS = {MASTER: {7077: 7077, 8080: 8080}, WORKERS[0]: {8081: 8081}, WORKERS[1]: {8082: 8081}}
 IMAGE = re.compile(r"apache/spark:(?P<version>4\.\d+\.\d+)-scala2\.13-java17-python3-ubuntu")
-# The Hadoop each Spark release is built on (hadoop-client-api-<version>.jar of its
-# distribution), which hadoop-aws must match: 4.1.2 read from pyspark-4.1.2.tar.gz on PyPI.
-HADOOP_OF_SPARK = {"4.1.2": "3.4.2"}
 
 # Compose merges these sequences of a service across files (ports and mounts are added, not
 # replaced); any other sequence (command, entrypoint, healthcheck test) is replaced, and
@@ -122,6 +124,17 @@ def spark_version() -> str:
     versions = [arg.partition("=")[2] for arg in args if arg.startswith("SPARK_VERSION=")]
     assert len(versions) == 1, "infra/dagster/Dockerfile: one ARG SPARK_VERSION=<release>"
     return versions[0]
+
+
+@pytest.fixture(scope="module")
+def spark_hadoop(spark_version) -> str:
+    """The Hadoop the image's Spark is built on, which hadoop-aws must match: the version of the
+    hadoop-client-api jar of the virtualenv's pyspark, the image's release (`make install`
+    installs uv.lock's, which test_dagster_image_runs_a_spark_driver holds to SPARK_VERSION)."""
+    assert metadata.version("pyspark") == spark_version, "the virtualenv's pyspark is another Spark"
+    jars = Path(util.find_spec("pyspark").origin).parent / "jars"
+    [jar] = jars.glob("hadoop-client-api-*.jar")
+    return jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
 
 
 def test_the_spark_file_is_an_overlay_of_the_main_stack(raw_spark, main):
@@ -263,12 +276,12 @@ def spark_defaults() -> dict[str, str]:
     return {pair[0]: pair[1].strip() for pair in pairs if pair and not pair[0].startswith("#")}
 
 
-def test_spark_defaults_reach_minio_through_s3a(services, spark_version):
+def test_spark_defaults_reach_minio_through_s3a(services, spark_hadoop):
     conf = spark_defaults()
-    # hadoop-aws brings the AWS SDK bundle with it; its version must be the image's Hadoop.
+    # hadoop-aws brings the AWS SDK with it; its version must be the image's Hadoop.
     group, artifact, version = conf["spark.jars.packages"].split(":")
     assert (group, artifact) == ("org.apache.hadoop", "hadoop-aws")
-    assert version == HADOOP_OF_SPARK[spark_version], "hadoop-aws must match Spark's Hadoop"
+    assert version == spark_hadoop, "hadoop-aws must match Spark's Hadoop"
     # The project's s3:// URIs go through S3A as well, path-style and over HTTP for MinIO.
     assert conf["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
@@ -333,10 +346,15 @@ def test_dagster_image_runs_a_spark_driver(spark_version):
         ).stdout.strip()
         assert f"/usr/lib/jvm/java-17-openjdk-{arch}/bin/java" in listed.stdout.split()
 
-    [pip] = [run for run in runs if "pip install" in run]
-    pinned = [arg.strip("\"'") for arg in pip.split() if arg.strip("\"'").startswith("pyspark")]
-    assert pinned == ["pyspark[connect]==${SPARK_VERSION}"]
-    # The pin lies inside what pyproject.toml asks for.
+    # The image installs uv.lock's pyspark, the Spark the suite runs: the cluster's release.
+    locked = locked_distributions(image_extras(instructions), image_python(instructions))
+    assert locked["pyspark"] == spark_version, "uv.lock's pyspark is not the cluster's Spark"
+    # And its build stops if the pyspark it installed is another release.
+    [check] = [run for run in runs if "pyspark.__version__" in run]
+    assert check.startswith("uv sync ") and re.search(
+        r'if \[ "\$locked" != "\$SPARK_VERSION" \]; then .*exit 1;', check
+    )
+    # The release lies inside what pyproject.toml asks for.
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     [wanted] = [
         Requirement(r) for r in pyproject["project"]["dependencies"] if r.startswith("pyspark")
