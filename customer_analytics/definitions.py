@@ -6,14 +6,19 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_pyspark import LazyPySparkResource
 
+from customer_analytics.defs.analytics.report import Reports
+from customer_analytics.defs.search.classifiers.resource import KeywordClassifierResource
+from customer_analytics.defs.search.landing import SearchExport
+from customer_analytics.defs.web.events_api import EventsApi
+from customer_analytics.defs.web.resources import EngagementWeights
 from customer_analytics.engines.spark import spark_config
-from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers import ParquetIOManager, WarehouseIOManager, WarehouseResource
 from customer_analytics.lib.alerts import AlertWebhook
 from customer_analytics.lib.engine import ComputeEngine
-from customer_analytics.lib.events_api import EventsApi
-from customer_analytics.lib.landing import CsvExports, Lake, LandingZone, Reports
-from customer_analytics.settings import EngagementWeights, Settings
+from customer_analytics.lib.exports import CsvExports
+from customer_analytics.lib.lake import Lake
+from customer_analytics.lib.landing import LandingZone
+from customer_analytics.settings import Settings
 
 
 def compute_engine(settings: Settings) -> ComputeEngine:
@@ -37,11 +42,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
     exports = CsvExports(uri=settings.export_dir, s3=s3)
     return {
         "s3": s3,
-        "landing": LandingZone(
-            uri=settings.raw_data_uri,
-            s3=s3,
-            search_export_days=list(settings.search_export_days),
-        ),
+        "landing": LandingZone(uri=settings.raw_data_uri, s3=s3),
+        "search_export": SearchExport(days=list(settings.search_export_days)),
         "lake": lake,
         "engine": compute_engine(settings),
         "exports": exports,
@@ -55,20 +57,12 @@ def build_resources(settings: Settings) -> dict[str, object]:
             max_batches_per_run=settings.events_api_max_batches_per_run,
             max_seconds_per_run=settings.events_api_max_seconds_per_run,
         ),
-        "engagement": EngagementWeights(weights=settings.engagement_weights),
+        "engagement": EngagementWeights.from_setting(settings.web_event_weights),
         "alerts": AlertWebhook(
             url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_configured else None,
             ui_url=settings.dagster_ui_url,
         ),
-        "classifier": KeywordClassifierResource(
-            kind=settings.keyword_classifier,
-            openai_api_key=dg.EnvVar("OPENAI_API_KEY")
-            if settings.keyword_classifier == "openai"
-            else None,
-            openai_base_url=settings.openai_base_url,
-            openai_model=settings.openai_model,
-            openai_max_requests=settings.openai_max_requests,
-        ),
+        "classifier": KeywordClassifierResource.from_settings(settings),
     }
 
 

@@ -17,8 +17,6 @@ from pathlib import Path
 import dagster as dg
 import pydantic
 
-from customer_analytics.rules.web import DEFAULT_WEIGHTS, parse_weights
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULTS = {
@@ -35,7 +33,7 @@ DEFAULTS = {
     "SEARCH_EXPORT_DAYS": "1-14",
     "SPARK_MASTER_URL": "local[*]",
     "SPARK_DRIVER_MEMORY": "4g",
-    # The shipped events server's address (python -m customer_analytics.sample_data.events_api).
+    # The shipped events server's address (python -m customer_analytics.defs.web.sample_events_api).
     "EVENTS_API_URL": "http://127.0.0.1:8765",
     # The bounds of one run of the poller: an API with more is polled again by the next run.
     "EVENTS_API_MAX_BATCHES_PER_RUN": "1000",
@@ -70,12 +68,6 @@ class CheckThresholds(dg.ConfigurableResource):
     max_unmatched_crm_share: float = pydantic.Field(0.1, ge=0, le=1)
 
 
-class EngagementWeights(dg.ConfigurableResource):
-    """Points each event type adds to a session's engagement score (WEB_EVENT_WEIGHTS)."""
-
-    weights: dict[str, float] = pydantic.Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-
-
 def check_thresholds(env: dict[str, str]) -> CheckThresholds:
     """The `CHECK_*` variables; an unknown name or a value out of range is an error."""
     known = CheckThresholds.model_fields
@@ -95,15 +87,6 @@ def check_thresholds(env: dict[str, str]) -> CheckThresholds:
         field = str(problem["loc"][0])
         raise ConfigurationError(
             f"CHECK_{field.upper()}={limits[field]!r}: {problem['msg']}"
-        ) from None
-
-
-def engagement_weights(raw: str) -> dict[str, float]:
-    try:
-        return parse_weights(raw)
-    except ValueError as error:
-        raise ConfigurationError(
-            f"WEB_EVENT_WEIGHTS={raw!r}: {error} (expected e.g. view=1,click=2)"
         ) from None
 
 
@@ -206,7 +189,7 @@ class Settings:
     events_api_url: str
     events_api_max_batches_per_run: int
     events_api_max_seconds_per_run: int
-    engagement_weights: dict[str, float]
+    web_event_weights: str  # read by the web domain (`defs/web/resources.py`)
 
     @property
     def warehouse_url_config(self) -> str | dg.EnvVar:
@@ -297,7 +280,7 @@ class Settings:
             events_api_url=http_url("EVENTS_API_URL"),
             events_api_max_batches_per_run=positive_int("EVENTS_API_MAX_BATCHES_PER_RUN"),
             events_api_max_seconds_per_run=positive_int("EVENTS_API_MAX_SECONDS_PER_RUN"),
-            engagement_weights=engagement_weights(value("WEB_EVENT_WEIGHTS")),
+            web_event_weights=value("WEB_EVENT_WEIGHTS"),
         )
 
 

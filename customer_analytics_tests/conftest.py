@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
 import pyarrow as pa
 import pytest
 
 from customer_analytics.definitions import build_resources
+from customer_analytics.defs.search.schemas import LOG_SEARCH_FILE
 from customer_analytics.engines.storage import Location
-from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.settings import Settings
 
 pytest_plugins = [
@@ -20,6 +19,7 @@ pytest_plugins = [
     "customer_analytics_tests.fixtures.s3",
     "customer_analytics_tests.fixtures.spark",
     "customer_analytics_tests.fixtures.engines",
+    "customer_analytics_tests.fixtures.instances",
 ]
 
 
@@ -122,9 +122,3 @@ def project(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return Project(root=tmp_path, settings=Settings.from_env())
-
-
-@pytest.fixture
-def instance() -> dg.DagsterInstance:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance

@@ -4,9 +4,9 @@ loyalty, each through `dg launch` as the other steps."""
 
 import os
 
+from customer_analytics.defs.web.sample_data import START_DEFAULT, event_stream
+from customer_analytics.defs.web.sample_events_api import EventsServer
 from customer_analytics.demo.launch import launch
-from customer_analytics.sample_data.events_api import EventsServer
-from customer_analytics.sample_data.web import START_DEFAULT, event_stream
 
 SEED = 42
 HOURS = 48  # two days: the first day's sessions across midnight are whole

@@ -1,1 +1,2 @@
-"""The transforms of the asset graph. Each engine runs the rules of `customer_analytics.rules`."""
+"""The engines: DuckDB and Spark behind one interface. They run every domain's SQL, read and
+write files, and know nothing of Dagster."""

@@ -1,20 +1,23 @@
 """What the transforms ask of an engine, and the sources they hand it.
 
-The transforms of both chains (`engines/content.py`, `engines/search.py`) are written once, as
-SQL in DuckDB's dialect over named sources. An engine (`engines/duckdb.py`, `engines/spark.py`)
-decodes the raw files into rows, runs that SQL (Spark renders it first, `engines/dialect.py`),
-writes each result straight to the lake, and returns only small results to Python.
+Every domain's transforms (`defs/<domain>/transforms.py`) are written once, as SQL in DuckDB's
+dialect over named sources. An engine (`engines/duckdb.py`, `engines/spark.py`) reads the raw
+files into rows, runs that SQL (Spark renders it first, `engines/dialect.py`), writes each
+result straight to the lake, and returns only small results to Python.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from customer_analytics.engines.storage import Location
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,16 @@ class Query:
     sources: Mapping[str, "Source"] = field(default_factory=dict)
 
 
-# A source is the lake by reference, a small Arrow table, another query, or what an engine
-# returned itself (its decoded rows, a materialized result).
-Source = LakeFiles | pa.Table | Query | Any
+# A source is the lake by reference, a small Arrow table, another query, or a DataFrame the Spark
+# engine returned itself (its decoded rows, a materialized result) and is handed back; the DuckDB
+# engine returns queries and tables. Only the engine that made a DataFrame reads it.
+Source: TypeAlias = "LakeFiles | pa.Table | Query | DataFrame"
 
 
 @dataclass(frozen=True)
-class ParsedDay:
-    """A day of raw log, split into the rows that pass every rule and those quarantined."""
+class ParsedPartition:
+    """A partition of a raw log (a day, an hour), split into the rows that pass every rule and
+    those quarantined."""
 
     valid: Query
     quarantine: Query
@@ -58,11 +63,16 @@ class ParsedDay:
 class Engine(Protocol):
     name: str  # "duckdb" or "spark": the dialect its SQL is rendered in
 
-    def content_lines(self, location: Location, relative: str) -> Source:
-        """The lines of a viewing-log file, decoded: see `engines/content.py` DECODED_FIELDS."""
+    def text_lines(self, location: Location, relative: str) -> Source:
+        """The lines of a text file: `line_number` (1-based physical line) and `raw_line` (its
+        text, line ending and a leading byte-order mark removed)."""
 
-    def search_rows(self, events: pa.Table) -> Source:
-        """A day of searches (numbered, keywords normalized) with each row as JSON, `record`."""
+    def native(self, sql: str, **sources: Source) -> Source:
+        """SQL in the engine's own dialect, not rendered: for what only it can do (decoding
+        JSON). DuckDB reads each source as a view of its name, Spark as `{name}`."""
+
+    def with_json_record(self, rows: pa.Table, columns: Sequence[str]) -> Source:
+        """The rows, and `columns` of each as one JSON object in `record` (nulls kept)."""
 
     def materialized(self, query: Query) -> AbstractContextManager[Source]:
         """The query computed once, for several queries over it; released on exit."""

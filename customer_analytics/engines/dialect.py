@@ -100,7 +100,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.tokens import TokenType
 
-from customer_analytics.rules.search import DATETIME_PATTERN
+from customer_analytics.rules.text import DATETIME_PATTERN
 
 DIALECTS = ("duckdb", "spark")
 

@@ -5,7 +5,7 @@ A local lake is scanned by DuckDB's own Parquet reader, one in S3 as lazy Arrow 
 never held twice.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from itertools import count
 
@@ -16,8 +16,6 @@ import pyarrow.compute as pc
 
 from customer_analytics.engines.base import LakeFiles, Query, Source
 from customer_analytics.engines.storage import Location
-from customer_analytics.rules.content import HIT_KEYS, NOT_STRICT_JSON, SOURCE_KEYS
-from customer_analytics.rules.schemas import LOG_SEARCH_FILE
 from customer_analytics.rules.sql import literal, literals
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -62,67 +60,6 @@ def split_lines(data: bytes | pa.Buffer) -> pa.Table:
     )
 
 
-# One JSON parse per line: the hit's envelope, then its `_source`, as typed structs.
-_HIT_SHAPE = '{"_id": "VARCHAR", "_source": "JSON"}'
-_SOURCE_SHAPE = (
-    '{"Contract": "VARCHAR", "Mac": "VARCHAR", "AppName": "VARCHAR", "TotalDuration": "JSON"}'
-)
-# DuckDB's JSON parser has no strict mode: it also takes trailing commas and NaN, which the
-# rules' NOT_STRICT_JSON pattern finds outside strings, and repeated keys, of which it reads the
-# first (rules/content.py: no key that is read repeats). One pass of one pattern over each line
-# finds the few lines that may be either (a read key twice as text); only those are checked.
-_KEY_TWICE = "|".join(f'"{key}"[\\s\\S]*"{key}"' for key in (*HIT_KEYS, *SOURCE_KEYS))
-_MAY_BE_NOT_STRICT = f"{NOT_STRICT_JSON}|{_KEY_TWICE}"
-
-
-def _read_keys_unique(json: str, keys: tuple[str, ...]) -> str:
-    """None of `keys` repeats among the members of a JSON object (true for any other value)."""
-    read = f"list_filter(json_keys({json}), key -> key IN ({literals(keys)}))"
-    return f"coalesce(len({read}) = len(list_distinct({read})), true)"
-
-
-_STRICT = (
-    f"CASE WHEN regexp_matches(raw_line, {literal(_MAY_BE_NOT_STRICT)}) "
-    f"THEN NOT regexp_matches(raw_line, {literal(NOT_STRICT_JSON)}) "
-    f"AND {_read_keys_unique('json', HIT_KEYS)} "
-    f"AND {_read_keys_unique('hit._source', SOURCE_KEYS)} ELSE true END"
-)
-
-# Every JSON function reads `json`, which TRY_CAST leaves NULL where the line is not JSON: a
-# function that raises inside `try()` makes DuckDB evaluate its whole vector again row by row
-# (ten times slower on a real day), and a CASE guard does not hold over a dictionary-encoded
-# column, whose functions DuckDB runs on the whole dictionary.
-_DECODE_CONTENT = f"""
-    WITH hits AS (
-        SELECT line_number, raw_line, TRY_CAST(raw_line AS JSON) AS json
-        FROM lines
-    ), objects AS (
-        SELECT line_number, raw_line, json, json_type(json) = 'OBJECT' AS is_object,
-               from_json(json, '{_HIT_SHAPE}') AS hit
-        FROM hits
-    ), fields AS (
-        SELECT line_number, raw_line,
-               is_object AND {_STRICT} AS is_object,
-               hit._id AS _id,
-               json_type(hit._source) = 'OBJECT' AS has_source,
-               from_json(hit._source, '{_SOURCE_SHAPE}') AS source
-        FROM objects
-    )
-    SELECT line_number, raw_line, is_object, has_source, _id,
-           source.Contract AS Contract, source.Mac AS Mac, source.AppName AS AppName,
-           CASE json_type(source.TotalDuration)
-               WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer'
-               WHEN 'VARCHAR' THEN 'string'
-           END AS duration_kind,
-           source.TotalDuration->>'$' AS duration_text
-    FROM fields
-"""
-_RECORD = ", ".join(f"{column} := {column}" for column in LOG_SEARCH_FILE.names)
-_SEARCH_RECORD = (
-    f"SELECT *, CAST(to_json(struct_pack({_RECORD})) AS VARCHAR) AS record FROM conformed"
-)
-
-
 class DuckDBEngine:
     """Each query registers its sources as views under their names for as long as it runs.
 
@@ -139,12 +76,18 @@ class DuckDBEngine:
     def close(self) -> None:
         self.connection.close()
 
-    def content_lines(self, location: Location, relative: str) -> Query:
-        lines = split_lines(location.read_buffer(relative))
-        return Query(_DECODE_CONTENT, sources={"lines": lines})
+    def text_lines(self, location: Location, relative: str) -> pa.Table:
+        return split_lines(location.read_buffer(relative))
 
-    def search_rows(self, events: pa.Table) -> Query:
-        return Query(_SEARCH_RECORD, sources={"conformed": events})
+    def native(self, sql: str, **sources: Source) -> Query:
+        return Query(sql, sources=sources)  # DuckDB's dialect is the transforms' own
+
+    def with_json_record(self, rows: pa.Table, columns: Sequence[str]) -> Query:
+        members = ", ".join(f"{column} := {column}" for column in columns)
+        return Query(
+            f"SELECT *, CAST(to_json(struct_pack({members})) AS VARCHAR) AS record FROM rows",
+            sources={"rows": rows},
+        )
 
     @contextmanager
     def _relation(self, query: Query) -> Iterator[duckdb.DuckDBPyRelation]:

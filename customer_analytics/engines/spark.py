@@ -8,7 +8,7 @@ files is Spark's own. Nothing large comes back to the driver: the lake is read w
 import ipaddress
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pyarrow as pa
@@ -18,14 +18,7 @@ from sqlglot import exp
 from customer_analytics.engines.base import LakeFiles, Query, Source
 from customer_analytics.engines.dialect import render
 from customer_analytics.engines.storage import Location
-from customer_analytics.rules.content import (
-    HIT_KEYS,
-    JSON_STRING,
-    NOT_STRICT_OUTSIDE_STRINGS,
-    SOURCE_KEYS,
-)
-from customer_analytics.rules.schemas import LOG_SEARCH_FILE
-from customer_analytics.rules.sql import literal, literals
+from customer_analytics.rules.sql import literal
 
 # Raw days are read in splits of this size, so that a day of 275 MB keeps every core busy
 # (Spark's 128 MB would make three splits for two cores).
@@ -143,152 +136,6 @@ _NUMBERED_LINES = """
 """
 
 
-# The strictness of JSON (rules/content.py) on the line's skeleton: its text with every string
-# token replaced by `""`, computed once.
-# - Outside strings, a strict object has no trailing comma and no non-finite literal
-#   (NOT_STRICT_OUTSIDE_STRINGS).
-# - Spark's parser stops after the first JSON value and ignores what follows (`{...} {...}`,
-#   `{...}}`, `{...} 5`): the line is one object when its skeleton ends with `}` and the first
-#   bracket that brings the depth back to 0 is the skeleton's last bracket.
-# - No key that is read repeats in the hit or in its `_source`: the parsed object keeps one
-#   value per key, `json_object_keys` lists them all.
-def _without_strings(text: str) -> str:
-    """Spark SQL of `text` (a Spark expression) with its JSON strings replaced by `""`."""
-    rendered = render(f"regexp_replace(json_text, {literal(JSON_STRING)}, '\"\"', 'g')", "spark")
-    return rendered.replace("json_text", text, 1)
-
-
-_BRACKETS = r"regexp_replace(skeleton, '[^\\[\\]{}]', '')"
-_STEP = "CASE WHEN bracket IN ('{', '[') THEN 1 ELSE -1 END"
-_ONE_VALUE = f"""aggregate(
-    split({_BRACKETS}, ''),
-    named_struct('depth', 0, 'closed_at', -1, 'at', 0),
-    (scan, bracket) -> named_struct(
-        'depth', scan.depth + {_STEP},
-        'closed_at', CASE WHEN scan.closed_at < 0 AND scan.depth + {_STEP} = 0
-                          THEN scan.at ELSE scan.closed_at END,
-        'at', scan.at + 1),
-    scan -> scan.closed_at = scan.at - 1)"""
-
-
-def _read_keys_unique(raw: str, keys: tuple[str, ...]) -> str:
-    read = f"filter(json_object_keys({raw}), key -> key IN ({literals(keys)}))"
-    return f"size({read}) = size(array_distinct({read}))"
-
-
-def _twice_as_text(key: str) -> str:
-    """The key, quoted, occurs twice in the line: only then can it repeat in the object."""
-    quoted = literal(f'"{key}"')
-    return f"locate({quoted}, raw_line, locate({quoted}, raw_line) + 1) > 0"
-
-
-# Counting keys parses the line again: only the lines that may repeat a key are counted.
-_NO_READ_KEY_REPEATED = (
-    f"CASE WHEN {' OR '.join(map(_twice_as_text, (*HIT_KEYS, *SOURCE_KEYS)))} THEN "
-    + _read_keys_unique("raw_line", HIT_KEYS)
-    + " AND (source_members IS NULL OR "
-    + _read_keys_unique("get_json_object(raw_line, '$._source')", SOURCE_KEYS)
-    + ") ELSE true END"
-)
-
-
-_WHOLE_OBJECT = " AND ".join(
-    [
-        r"endswith(regexp_replace(skeleton, '[ \t\r\n]+$', ''), '}')",
-        _ONE_VALUE,
-        render(f"NOT regexp_matches(skeleton, {literal(NOT_STRICT_OUTSIDE_STRINGS)})", "spark"),
-        _NO_READ_KEY_REPEATED,
-    ]
-)
-
-
-def _braces_doubled(sql: str) -> str:
-    """PySpark formats the SQL text to put the sources in: literal braces are doubled."""
-    return sql.replace("{", "{{").replace("}", "}}")
-
-
-def _spark_string(text: str) -> str:
-    """A Spark SQL string literal of `text`: Spark reads backslash escapes in literals."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-# Nearly every line is plain: its text matches PLAIN_LINE, a grammar of strict JSON narrowed to
-# one object whose values are strings without escapes, integers, null, or objects of those.
-# Such a line is strict JSON and nothing after it, so Spark's JSON reader, typed, reads it alone.
-# The pattern is linear: each token is taken whole (possessive) and never tried again. A plain
-# line repeats no read key when the read keys occur as text as many times as the reader found
-# them (a string cannot hold a quote, so each occurrence is a key or a whole string value).
-# Every other line takes the exact decode.
-_BLANK = r"[ \t]*+"
-_STRING = r'"[^"\\\x00-\x1F]*+"'
-_SCALAR = rf"(?:{_STRING}|-?(?:0|[1-9][0-9]*+)|null)"
-
-
-def _object_of(value: str) -> str:
-    member = rf"{_STRING}{_BLANK}:{_BLANK}{value}{_BLANK}"
-    return rf"\{{{_BLANK}(?:{member}(?:,{_BLANK}{member})*+)?\}}"
-
-
-_PLAIN_LINE = rf"^{_BLANK}{_object_of(rf'(?:{_SCALAR}|{_object_of(_SCALAR)})')}{_BLANK}$"
-_READ_MEMBERS = ", ".join(f"{key}: STRING" for key in SOURCE_KEYS)
-_TYPED = f"from_json(raw_line, {literal(f'_id STRING, _source STRUCT<{_READ_MEMBERS}>')})"
-_READ_KEY_TEXT = '"(?:' + "|".join((*HIT_KEYS, *SOURCE_KEYS)) + ')"'
-_READ_KEYS_FOUND = " + ".join(
-    f"CAST(typed.{path} IS NOT NULL AS INT)"
-    for path in ("_id", "_source", *(f"_source.{key}" for key in SOURCE_KEYS))
-)
-_PLAIN = (
-    f"typed IS NOT NULL "
-    f"AND regexp_count(raw_line, {_spark_string(_READ_KEY_TEXT)}) = {_READ_KEYS_FOUND}"
-)
-
-# The exact decode, for the lines that are not plain: JSON parsed to a variant, and the rules'
-# strictness checked on the line's skeleton. TotalDuration's text is all that the duration rule
-# reads of a plain line: only an integer or a string can read as digits there, so its kind is
-# 'string'.
-_DECODE_CONTENT = f"""
-    WITH typed_lines AS (
-        SELECT line_number, raw_line,
-               IF(raw_line RLIKE {_braces_doubled(_spark_string(_PLAIN_LINE))},
-                  {_braces_doubled(_TYPED)}, NULL) AS typed
-        FROM {{numbered}}
-    ), sorted AS (
-        SELECT line_number, raw_line, typed, {_braces_doubled(_PLAIN)} AS plain FROM typed_lines
-    ), parsed AS (
-        SELECT *, CASE WHEN NOT plain THEN try_parse_json(raw_line) END AS hit,
-               CASE WHEN NOT plain THEN {_braces_doubled(_without_strings("raw_line"))} END
-                   AS skeleton
-        FROM sorted
-    ), objects AS (
-        SELECT *, try_variant_get(hit, '$', 'map<string, variant>') AS members,
-               try_variant_get(hit, '$._source', 'map<string, variant>') AS source_members,
-               variant_get(hit, '$._source.TotalDuration') AS duration
-        FROM parsed
-    )
-    SELECT line_number, raw_line,
-           plain OR (members IS NOT NULL AND {_braces_doubled(_WHOLE_OBJECT)}) AS is_object,
-           IF(plain, typed._source IS NOT NULL, source_members IS NOT NULL) AS has_source,
-           IF(plain, typed._id, try_variant_get(hit, '$._id', 'string')) AS _id,
-           IF(plain, typed._source.Contract, try_variant_get(hit, '$._source.Contract', 'string'))
-               AS Contract,
-           IF(plain, typed._source.Mac, try_variant_get(hit, '$._source.Mac', 'string')) AS Mac,
-           IF(plain, typed._source.AppName, try_variant_get(hit, '$._source.AppName', 'string'))
-               AS AppName,
-           IF(plain, IF(typed._source.TotalDuration IS NOT NULL, 'string', NULL),
-              CASE schema_of_variant(duration)
-                  WHEN 'BIGINT' THEN 'integer' WHEN 'STRING' THEN 'string'
-              END) AS duration_kind,
-           IF(plain, typed._source.TotalDuration, try_variant_get(duration, '$', 'string'))
-               AS duration_text
-    FROM objects
-"""
-_RECORD = ", ".join(f"{literal(column)}, {column}" for column in LOG_SEARCH_FILE.names)
-_SEARCH_RECORD = (
-    f"SELECT *, to_json(named_struct({_RECORD}), map('ignoreNullFields', 'false')) AS record "
-    "FROM {events}"
-)
-
-
 class SparkEngine:
     """Runs on a SparkSession it is given (dagster-pyspark's, or a test's)."""
 
@@ -344,7 +191,7 @@ class SparkEngine:
         partitions = max(1, -(-input_bytes // BYTES_PER_SHUFFLE_PARTITION))
         self.session.conf.set("spark.sql.shuffle.partitions", str(partitions))
 
-    def content_lines(self, location: Location, relative: str):
+    def text_lines(self, location: Location, relative: str):
         self._size_shuffles(location.size(relative))
         column = self._functions.col
         text = (
@@ -368,14 +215,21 @@ class SparkEngine:
             offsets.append(f"WHEN {block} THEN {before - first_position + 1}")
             before += lines
         offset_of_block = f"CASE block {' '.join(offsets)} END" if offsets else "0"
-        numbered = self.session.sql(
-            _NUMBERED_LINES.format(offset_of_block=offset_of_block), text=text
-        )
-        return self.session.sql(_DECODE_CONTENT, numbered=numbered)
+        return self.session.sql(_NUMBERED_LINES.format(offset_of_block=offset_of_block), text=text)
 
-    def search_rows(self, events: pa.Table):
-        self._size_shuffles(events.nbytes)
-        return self.session.sql(_SEARCH_RECORD, events=self.session.createDataFrame(events))
+    def native(self, sql: str, **sources: Source):
+        return self.session.sql(
+            sql, **{name: self.frame(source) for name, source in sources.items()}
+        )
+
+    def with_json_record(self, rows: pa.Table, columns: Sequence[str]):
+        self._size_shuffles(rows.nbytes)
+        members = ", ".join(f"{literal(column)}, {column}" for column in columns)
+        return self.session.sql(
+            f"SELECT *, to_json(named_struct({members}), map('ignoreNullFields', 'false'))"
+            " AS record FROM {rows}",
+            rows=self.session.createDataFrame(rows),
+        )
 
     def _typed(self, query: Query):
         frame = self.frame(query)

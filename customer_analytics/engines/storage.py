@@ -1,8 +1,8 @@
 """Local paths and `s3://` URIs behind one interface (Arrow's filesystems).
 
-S3 is configured by dagster-aws's `S3Resource` (endpoint, region, retries; `settings.py` fills
-them from `AWS_ENDPOINT_URL` and `AWS_REGION`), so MinIO and other S3-compatible servers work by
-configuration alone. Keys come from the AWS credential chain.
+S3 is configured by what dagster-aws's `S3Resource` holds (endpoint, region, retries;
+`settings.py` fills them from `AWS_ENDPOINT_URL` and `AWS_REGION`), so MinIO and other
+S3-compatible servers work by configuration alone. Keys come from the AWS credential chain.
 """
 
 import contextlib
@@ -13,15 +13,27 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-from dagster_aws.s3 import S3Resource
 
 
-def s3_filesystem(s3: S3Resource) -> pafs.S3FileSystem:
+class S3Settings(Protocol):
+    """What of an S3 client's configuration Arrow's client takes: dagster-aws's `S3Resource`
+    has it, and the engines need nothing else of Dagster."""
+
+    region_name: str | None
+    endpoint_url: str | None
+    aws_access_key_id: str | None
+    aws_secret_access_key: str | None
+    aws_session_token: str | None
+    max_attempts: int | None
+
+
+def s3_filesystem(s3: S3Settings) -> pafs.S3FileSystem:
     """Arrow's S3 client with the resource's settings; transient errors (throttling, 5xx,
     dropped connections) are retried by the AWS standard strategy."""
     return pafs.S3FileSystem(
@@ -59,13 +71,15 @@ class Location:
     """A root folder, local or in S3, and the files below it."""
 
     uri: str
-    s3: S3Resource | None = None
+    s3: S3Settings | None = None
 
     @cached_property
     def filesystem(self) -> pafs.FileSystem:
         if self.uri.startswith("s3://"):
             if self.s3 is None:
-                raise ValueError(f"{self.uri} is in S3: its Location needs an S3Resource")
+                raise ValueError(
+                    f"{self.uri} is in S3: its Location needs the S3 settings (an S3Resource)"
+                )
             return s3_filesystem(self.s3)
         return pafs.LocalFileSystem()
 

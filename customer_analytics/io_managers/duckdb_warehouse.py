@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
-from customer_analytics.rules.schemas import primary_key
+from customer_analytics.rules.tables import primary_key
 
 
 def duckdb_type(arrow_type: pa.DataType) -> str:

@@ -28,28 +28,16 @@ import sqlalchemy as sa
 
 from customer_analytics.lib.metadata import shortened
 from customer_analytics.lib.retries import TRANSIENT_MYSQL_ERRORS
-from customer_analytics.rules.content import MAX_CONTRACT_LENGTH
-from customer_analytics.rules.schemas import primary_key
-from customer_analytics.rules.search import MAX_KEYWORD_LENGTH, MAX_USER_ID_LENGTH
+from customer_analytics.rules.tables import max_length, primary_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # utf8mb4 takes up to 4 bytes a character and an InnoDB key at most 3,072 bytes: ids get 255
 # characters, free-text keywords 500, and a key of a keyword, an id and a date still fits.
-# The lengths of Contract, user_id and the keywords are the rules' own maxima: a longer value is
+# A column's length is its schema's `max_length`, the rules' own maximum: a longer value is
 # quarantined before it reaches a warehouse, so strict mode never meets one.
 VARCHAR_LENGTH = 255
-VARCHAR_LENGTHS = {
-    "Contract": MAX_CONTRACT_LENGTH,
-    "user_id": MAX_USER_ID_LENGTH,
-    "customer_id": MAX_USER_ID_LENGTH,  # the clickstream's user_id, the CRM's customer
-    "contract": MAX_CONTRACT_LENGTH,  # the CRM's, as the viewing log's Contract
-    "keyword": MAX_KEYWORD_LENGTH,
-    "keyword_prev": MAX_KEYWORD_LENGTH,
-    "keyword_cur": MAX_KEYWORD_LENGTH,
-    "raw_keyword": 500,
-}
 # Free text that nothing looks up, of any length (a dirty raw line can be long).
 TEXT_COLUMNS = {"raw_line", "record"}
 # Partition columns and the keyword categories, matched case-insensitively; indexed where present
@@ -113,7 +101,7 @@ def mysql_type(field: pa.Field, indexed: bool) -> str:
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         if field.name in TEXT_COLUMNS and not indexed:
             return "MEDIUMTEXT"
-        return f"VARCHAR({VARCHAR_LENGTHS.get(field.name, VARCHAR_LENGTH)})"
+        return f"VARCHAR({max_length(field) or VARCHAR_LENGTH})"
     raise TypeError(f"No warehouse type for Arrow type {arrow_type} of column {field.name}")
 
 

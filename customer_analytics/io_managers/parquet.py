@@ -6,7 +6,7 @@ import pyarrow as pa
 from customer_analytics.engines.base import LakeFiles
 from customer_analytics.engines.storage import Location
 from customer_analytics.io_managers.partitioning import partition_column, partition_keys
-from customer_analytics.lib.landing import UNREADABLE, Lake
+from customer_analytics.lib.lake import UNREADABLE, Lake
 from customer_analytics.lib.metadata import shortened, table_metadata
 from customer_analytics.lib.retries import retry_only_if_transient
 from customer_analytics.lib.staging import StoredPartitions

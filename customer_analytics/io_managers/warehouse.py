@@ -13,7 +13,7 @@ from customer_analytics.io_managers.partitioning import (
     partition_keys,
     time_window,
 )
-from customer_analytics.lib.landing import CsvExports
+from customer_analytics.lib.exports import CsvExports
 from customer_analytics.lib.metadata import table_metadata
 from customer_analytics.lib.retries import retry_only_if_transient
 from customer_analytics.settings import resolve_warehouse_url

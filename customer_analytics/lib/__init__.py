@@ -1,1 +1,2 @@
-"""Plumbing shared by every domain: storage locations, partitions, metadata."""
+"""The core's building blocks of assets, shared by the domains: the raw-ingest factory, checks,
+staging, folders, partitions, automation, retries, alerts, metadata."""

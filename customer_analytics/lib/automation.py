@@ -2,6 +2,7 @@
 the deadline of the daily assets, and a sensor for files that land late."""
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import dagster as dg
@@ -22,11 +23,15 @@ nightly_deadline = dg.FreshnessPolicy.cron(
 
 
 def new_files_sensor(
-    name: str, log: str, job, partitions: dg.PartitionsDefinition
+    name: str,
+    folder: str,
+    partition_of: Callable[[str], str | None],
+    job,
+    partitions: dg.PartitionsDefinition,
 ) -> dg.SensorDefinition:
-    """Requests the partition of each day file (or folder, or hour folder of web events) that
-    appears or changes in the landing zone, once: the cursor remembers the version of every
-    partition it has seen.
+    """Requests the partition of each file of `folder` (`partition_of` tells its partition key,
+    None for a file that is not the log's) that appears or changes in the landing zone, once:
+    the cursor remembers the version of every partition it has seen.
 
     Its first tick only records what is already there: switching it on over a landing zone
     full of history launches nothing (backfill history from the UI or the CLI instead)."""
@@ -36,22 +41,21 @@ def new_files_sensor(
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Runs {job.name} for each partition (a day, or an hour of web_events) of "
-        f"{log}/ that lands or is rewritten.",
+        description=f"Runs {job.name} for each partition of {folder}/ that lands or is rewritten.",
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
-        arrived = landing.arrived(log)
+        arrived = landing.arrived(folder, partition_of)
         if context.cursor is None:
             return dg.SensorResult(
-                skip_reason=f"Recorded the {len(arrived)} day(s) of {log}/ already present; "
-                "requesting the days that land or change from now on",
+                skip_reason=f"Recorded the {len(arrived)} partition(s) of {folder}/ already present; "
+                "requesting those that land or change from now on",
                 cursor=json.dumps(arrived, sort_keys=True),
             )
         seen = json.loads(context.cursor)
         requests = [
-            dg.RunRequest(run_key=f"{log}:{day}:{version}", partition_key=day)
-            for day, version in sorted(arrived.items())
-            if seen.get(day) != version and partitions.has_partition_key(day)
+            dg.RunRequest(run_key=f"{folder}:{key}:{version}", partition_key=key)
+            for key, version in sorted(arrived.items())
+            if seen.get(key) != version and partitions.has_partition_key(key)
         ]
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(arrived, sort_keys=True))
 

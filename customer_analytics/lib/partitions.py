@@ -1,22 +1,18 @@
-"""Partitions of the asset graph: the days and months that the landing zone holds."""
+"""Partitions of the nightly exports (the viewing log's days and months, which analytics
+shares; the search log's) and how partition keys read. The clickstream's hours are its own
+(`defs/web/partitions.py`)."""
 
 from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from customer_analytics.rules.web import FIRST_HOUR
-
 CONTENT_START = "2022-04-01"
 SEARCH_START = "2022-06-01"
-WEB_START = FIRST_HOUR.date().isoformat()
 
 content_daily = dg.DailyPartitionsDefinition(start_date=CONTENT_START)
 content_monthly = dg.MonthlyPartitionsDefinition(start_date=CONTENT_START)
 search_daily = dg.DailyPartitionsDefinition(start_date=SEARCH_START)
 search_monthly = dg.MonthlyPartitionsDefinition(start_date=SEARCH_START)
-web_hourly = dg.HourlyPartitionsDefinition(start_date=FIRST_HOUR.strftime("%Y-%m-%d-%H:%M"))
-web_daily = dg.DailyPartitionsDefinition(start_date=WEB_START)
-web_monthly = dg.MonthlyPartitionsDefinition(start_date=WEB_START)
 
 HOUR_KEY = "%Y-%m-%d-%H:%M"  # Dagster's format for hourly partitions
 

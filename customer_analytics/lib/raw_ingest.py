@@ -19,20 +19,18 @@ from datetime import date, timedelta
 import dagster as dg
 import pyarrow as pa
 
-from customer_analytics.engines.base import Engine, ParsedDay, Query, Source, rows_by_value
-from customer_analytics.engines.web import ParsedHour
+from customer_analytics.engines.base import Engine, ParsedPartition, Query, Source, rows_by_value
 from customer_analytics.lib.automation import newest_day, nightly_deadline, when_inputs_ready
 from customer_analytics.lib.checks import Check, CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
-from customer_analytics.lib.landing import Lake, LandingZone
+from customer_analytics.lib.lake import Lake
+from customer_analytics.lib.landing import LandingZone
 from customer_analytics.lib.metadata import OWNERS, stored_table, table_metadata
 from customer_analytics.lib.partitions import HOUR_KEY, partition_date, partition_hour, single_run
 from customer_analytics.lib.raw_checks import PartitionCounts, ValidatedPartitions, volume_check
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions, StoredPartitions
 
-# A parsed partition: its valid rows, its quarantine, and every row with its reason (`checked`).
-Parsed = ParsedDay | ParsedHour
 # The missing partitions a failure names: a backfill of hours may miss hundreds.
 MISSING_SHOWN = 10
 
@@ -80,7 +78,7 @@ class SideOutput:
     the run in its metadata under `metadata_key`."""
 
     output: LakeOutput
-    rows: Callable[[Parsed], Query]
+    rows: Callable[[ParsedPartition], Query]
     counted_as: str
     metadata_key: str
 
@@ -99,7 +97,7 @@ class RawLog:
     reasons: tuple[str, ...]  # the rules' QUARANTINE_REASONS
     checks: Sequence[Check[ValidatedPartitions]]
     files: Callable[[LandingZone, date], str]  # the file or folder of a partition
-    parse: Callable[[Engine, LandingZone, date], AbstractContextManager[Parsed]]
+    parse: Callable[[Engine, LandingZone, date], AbstractContextManager[ParsedPartition]]
     rows_are: str = "rows"  # what a row is, in the log line and the metadata
     # Reasons of rows kept in the quarantine that are no rejection (the web's redeliveries).
     set_apart: tuple[str, ...] = ()

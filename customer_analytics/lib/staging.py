@@ -14,7 +14,7 @@ from types import TracebackType
 import pyarrow as pa
 
 from customer_analytics.engines.base import Engine, LakeFiles, Query
-from customer_analytics.lib.landing import Lake
+from customer_analytics.lib.lake import Lake
 
 # Hidden, so that readers of the asset's folder skip it; the files in it are not (Spark ignores
 # a file whose own name is hidden, even when named explicitly).

@@ -1,1 +1,2 @@
-"""The business rules of docs/contract.md §3, as data and portable SQL, shared by every engine."""
+"""Engine-neutral rule helpers, and the rules two or more domains share; each domain's own rules
+are in `defs/<domain>/rules.py`."""

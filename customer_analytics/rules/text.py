@@ -29,3 +29,14 @@ def trimmed_sql(expression: str) -> str:
     """
     leading = f"regexp_replace({expression}, {literal('^' + WHITE_SPACE_CLASS + '+')}, '')"
     return f"regexp_replace({leading}, {literal(WHITE_SPACE_CLASS + '+$')}, '')"
+
+
+# A date and time in text, once trimmed, that DuckDB and Spark read as the same timestamp
+# (`engines/dialect.py` lets a cast of text to a timestamp through only behind it):
+# `YYYY-MM-DD HH:MM:SS` (or a `T` between date and time) with up to 6 digits of fraction, the
+# precision of a stored timestamp. A value of another shape is to be quarantined rather than
+# guessed at: DuckDB's cast would read `24:00:00` as the next day, drop a `+07` offset and take
+# `infinity`. The calendar (month 13, 30 February) is checked by the cast itself.
+DATETIME_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+)

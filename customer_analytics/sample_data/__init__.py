@@ -1,25 +1,25 @@
 """Deterministic sample data for the landing zone (docs/contract.md §2), dirt included."""
 
-from customer_analytics.rules.search import VOICE_SEARCH_PLACEHOLDER
-from customer_analytics.sample_data.common import DayFile
-from customer_analytics.sample_data.content import (
+from customer_analytics.defs.content.sample_data import (
     DIRT,
     Contracts,
     Dirt,
     content_path,
-    default_contracts,
     dirt_counts,
     generate_content_day,
 )
-from customer_analytics.sample_data.generator import Summary, generate
-from customer_analytics.sample_data.lexicon import GENRES, SEARCH_TITLES, SearchTitle
-from customer_analytics.sample_data.search import (
+from customer_analytics.defs.search.rules import VOICE_SEARCH_PLACEHOLDER
+from customer_analytics.defs.search.sample_data import (
     SEARCH_DAYS,
     SEARCH_SCHEMA,
     SearchUsers,
     generate_search_day,
     search_path,
 )
+from customer_analytics.defs.search.sample_titles import GENRES, SEARCH_TITLES, SearchTitle
+from customer_analytics.lib.sample_files import DayFile
+from customer_analytics.lib.subscribers import default_contracts
+from customer_analytics.sample_data.generator import Summary, generate
 
 __all__ = [
     "DIRT",

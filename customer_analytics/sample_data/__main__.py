@@ -7,9 +7,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from customer_analytics.sample_data.content import CONTRACTS_PER_DAILY_LINE, default_contracts
+from customer_analytics.defs.web.sample_data import CRM_CUSTOMERS_DEFAULT, crm_customers, write_crm
+from customer_analytics.lib.subscribers import CONTRACTS_PER_DAILY_LINE, default_contracts
 from customer_analytics.sample_data.generator import generate
-from customer_analytics.sample_data.web import CRM_CUSTOMERS_DEFAULT, crm_customers, write_crm
 
 
 def _positive(text: str) -> int:
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
             "log_content/YYYYMMDD.json (NDJSON Elasticsearch hits) and "
             "log_search/YYYYMMDD/part-00000.parquet for 2022-06-01..14 and 2022-07-01..14, "
             "and the CRM extract crm/crm_customers.csv (the clickstream itself is served by "
-            "python -m customer_analytics.sample_data.events_api). "
+            "python -m customer_analytics.defs.web.sample_events_api). "
             "The same options always produce the same bytes."
         ),
     )

@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from customer_analytics.sample_data.common import DayFile
-from customer_analytics.sample_data.content import (
-    Contracts,
-    default_contracts,
-    generate_content_day,
-)
-from customer_analytics.sample_data.search import SEARCH_DAYS, SearchUsers, generate_search_day
+from customer_analytics.defs.content.sample_data import Contracts, generate_content_day
+from customer_analytics.defs.search.sample_data import SEARCH_DAYS, SearchUsers, generate_search_day
+from customer_analytics.lib.sample_files import DayFile
+from customer_analytics.lib.subscribers import default_contracts
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,15 @@ import sys
 
 import duckdb
 
-from customer_analytics.rules.content import (
-    CATEGORIES,
-    TOTAL_COLUMNS,
+from customer_analytics.defs.content.rules import (
     category_sql,
     contract_too_long_sql,
     duration_sql,
     invalid_contract_sql,
-    most_watch_sql,
-    taste_sql,
 )
 from customer_analytics.rules.sql import literal
 from customer_analytics.rules.text import trimmed_sql
+from customer_analytics.rules.viewing import CATEGORIES, TOTAL_COLUMNS, most_watch_sql, taste_sql
 
 # Of each line only what the profile needs, parsed by DuckDB's own reader; a line it cannot
 # read is skipped.

@@ -16,7 +16,8 @@ from functools import reduce
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from customer_analytics.rules.content import APP_TO_CATEGORY, CATEGORIES, MOST_WATCH_ORDER
+from customer_analytics.defs.content.rules import APP_TO_CATEGORY
+from customer_analytics.rules.viewing import CATEGORIES, MOST_WATCH_ORDER
 from customer_analytics.settings import Settings
 
 

@@ -26,7 +26,7 @@ from customer_analytics.io_managers.mysql_warehouse import (
     create_table_sql,
     quoted,
 )
-from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS
 
 MONTH = ("month", date(2022, 4, 1), date(2022, 5, 1))
 TABLE = "bench_customer_content_stats"

@@ -10,6 +10,7 @@ from dagster._core.definitions.freshness import FreshnessState, FreshnessStateCh
 
 from customer_analytics.defs.alerts import check_failure_alerts
 from customer_analytics.lib.alerts import AlertWebhook
+from customer_analytics_tests.fixtures.instances import memory_folder
 
 
 class FakeSlack:
@@ -42,16 +43,18 @@ class FakeSlack:
 
 
 @pytest.fixture
-def instance(tmp_path):
+def instance():
     """A real instance with the consolidated SQLite event log of `make dev` (the alert sensor
-    queries check evaluations across runs)."""
-    storage = {
-        "module": "dagster._core.storage.event_log",
-        "class": "ConsolidatedSqliteEventLogStorage",
-        "config": {"base_dir": str(tmp_path / "events")},
-    }
-    with dg.instance_for_test(overrides={"event_log_storage": storage}) as test_instance:
-        yield test_instance
+    queries check evaluations across runs), in memory as the suite's others."""
+    with memory_folder() as home:
+        storage = {
+            "module": "dagster._core.storage.event_log",
+            "class": "ConsolidatedSqliteEventLogStorage",
+            "config": {"base_dir": str(home / "events")},
+        }
+        overrides = {"event_log_storage": storage}
+        with dg.instance_for_test(overrides, temp_dir=str(home)) as test_instance:
+            yield test_instance
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from customer_analytics.definitions import defs
-from customer_analytics.defs.automation import new_content_files, new_web_hours
+from customer_analytics.defs.content.sensors import new_content_files
+from customer_analytics.defs.web.sensors import new_web_hours
 from customer_analytics_tests.conftest import content_line
 
 

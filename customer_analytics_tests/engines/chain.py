@@ -8,31 +8,44 @@ from datetime import date
 
 import pyarrow as pa
 
-from customer_analytics.engines.base import Engine, LakeFiles
-from customer_analytics.engines.content import (
+from customer_analytics.defs.content.assets import day_file
+from customer_analytics.defs.content.schemas import CONTENT_QUARANTINE, RAW_LOG_CONTENT
+from customer_analytics.defs.content.transforms import (
     customer_content_stats,
     daily_pivot,
     parse_content_day,
 )
-from customer_analytics.engines.search import (
+from customer_analytics.defs.search.landing import read_search_day
+from customer_analytics.defs.search.schemas import (
+    LOG_SEARCH_FILE,
+    MONTHLY_TOP_KEYWORD,
+    RAW_LOG_SEARCH,
+    SEARCH_QUARANTINE,
+)
+from customer_analytics.defs.search.transforms import (
     customer_search_stats,
     monthly_top_keyword,
     parse_search_day,
 )
+from customer_analytics.engines.base import Engine, LakeFiles
 from customer_analytics.engines.storage import Location
 from customer_analytics.lib.landing import LandingZone
-from customer_analytics.rules import schemas
+from customer_analytics.rules.tables import (
+    CUSTOMER_CONTENT_STATS,
+    CUSTOMER_SEARCH_STATS,
+    DAILY_PIVOT,
+)
 
 # Every output of the two chains and the schema it is stored with.
 OUTPUTS: dict[str, pa.Schema] = {
-    "raw_log_content": schemas.RAW_LOG_CONTENT,
-    "content_quarantine": schemas.CONTENT_QUARANTINE,
-    "daily_pivot": schemas.DAILY_PIVOT,
-    "customer_content_stats": schemas.CUSTOMER_CONTENT_STATS,
-    "raw_log_search": schemas.RAW_LOG_SEARCH,
-    "search_quarantine": schemas.SEARCH_QUARANTINE,
-    "monthly_top_keyword": schemas.MONTHLY_TOP_KEYWORD,
-    "customer_search_stats": schemas.CUSTOMER_SEARCH_STATS,
+    "raw_log_content": RAW_LOG_CONTENT,
+    "content_quarantine": CONTENT_QUARANTINE,
+    "daily_pivot": DAILY_PIVOT,
+    "customer_content_stats": CUSTOMER_CONTENT_STATS,
+    "raw_log_search": RAW_LOG_SEARCH,
+    "search_quarantine": SEARCH_QUARANTINE,
+    "monthly_top_keyword": MONTHLY_TOP_KEYWORD,
+    "customer_search_stats": CUSTOMER_SEARCH_STATS,
 }
 
 
@@ -82,7 +95,7 @@ def run_content_chain(
 
     started = time.perf_counter()
     for day in content_days:
-        relative = LandingZone.content_file(day)
+        relative = day_file(day)
         with parse_content_day(engine, raw, relative, day) as parsed:
             _write(run, engine, "raw_log_content", day.isoformat(), parsed.valid)
             _write(run, engine, "content_quarantine", day.isoformat(), parsed.quarantine)
@@ -115,9 +128,9 @@ def run_search_chain(
     search_days = list(days)
 
     started = time.perf_counter()
-    columns = tuple(schemas.LOG_SEARCH_FILE.names)
+    columns = tuple(LOG_SEARCH_FILE.names)
     for day in search_days:
-        events = landing.read_search_day(day, columns)
+        events = read_search_day(landing, day, columns)
         with parse_search_day(engine, events, day) as parsed:
             _write(run, engine, "raw_log_search", day.isoformat(), parsed.valid)
             _write(run, engine, "search_quarantine", day.isoformat(), parsed.quarantine)

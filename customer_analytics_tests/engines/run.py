@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from customer_analytics.engines.base import Engine, LakeFiles, ParsedDay
-from customer_analytics.engines.content import parse_content_day
-from customer_analytics.engines.search import parse_search_day
+from customer_analytics.defs.content.transforms import parse_content_day
+from customer_analytics.defs.search.transforms import parse_search_day
+from customer_analytics.engines.base import Engine, LakeFiles, ParsedPartition
 from customer_analytics.engines.storage import Location
 
 PARTS = ("valid", "quarantine")
@@ -45,14 +45,16 @@ def write_day_file(folder: Path, data: str | bytes, day: date) -> str:
 
 
 @contextmanager
-def content_day(engine: Engine, data: str | bytes, folder: Path, day: date) -> Iterator[ParsedDay]:
+def content_day(
+    engine: Engine, data: str | bytes, folder: Path, day: date
+) -> Iterator[ParsedPartition]:
     """The day file of `data`, written under `folder`, parsed by the engine."""
     relative = write_day_file(folder, data, day)
     with parse_content_day(engine, Location(str(folder)), relative, day) as parsed:
         yield parsed
 
 
-def fetched(engine: Engine, parsed: ParsedDay, parts: Sequence[str] = PARTS) -> Parsed:
+def fetched(engine: Engine, parsed: ParsedPartition, parts: Sequence[str] = PARTS) -> Parsed:
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"No such parts of a parsed day: {sorted(unknown)}")

@@ -14,16 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
 
 import duckdb
 import pyarrow as pa
 import pytest
 import sqlglot
 
+import customer_analytics.defs
 import customer_analytics.rules
 from customer_analytics.engines.dialect import ANONYMOUS_SAME_IN_BOTH, SAME_IN_BOTH, render
-from customer_analytics.rules.content import MAX_CONTRACT_LENGTH, TOTAL_COLUMNS
+from customer_analytics.rules.identifiers import MAX_CONTRACT_LENGTH
 from customer_analytics.rules.text import trimmed_sql
+from customer_analytics.rules.viewing import TOTAL_COLUMNS
 
 # createDataFrame checks the installed pandas even when given plain rows.
 pytestmark = pytest.mark.filterwarnings(
@@ -31,15 +35,29 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
+def _rule_modules() -> dict[str, ModuleType]:
+    """The core's rule helpers (customer_analytics.rules.*) and each domain's rules, by the
+    name of the module or of the domain."""
+    modules = {
+        info.name: f"{customer_analytics.rules.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(customer_analytics.rules.__path__)
+    }
+    domains = Path(customer_analytics.defs.__path__[0])
+    modules |= {
+        rules.parent.name: f"{customer_analytics.defs.__name__}.{rules.parent.name}.rules"
+        for rules in domains.glob("*/rules.py")
+    }
+    return {name: importlib.import_module(module) for name, module in modules.items()}
+
+
 def _rule_functions() -> dict[str, Callable[..., str]]:
-    """Every public function of customer_analytics.rules.* whose name ends in `_sql`."""
+    """Every public function of the rules whose name ends in `_sql`."""
     found = {}
-    for module_info in pkgutil.iter_modules(customer_analytics.rules.__path__):
-        module = importlib.import_module(f"{customer_analytics.rules.__name__}.{module_info.name}")
+    for module_name, module in _rule_modules().items():
         for name, function in inspect.getmembers(module, inspect.isfunction):
             public_rule = name.endswith("_sql") and not name.startswith("_")
             if public_rule and function.__module__ == module.__name__:  # not a sibling's import
-                found[f"{module_info.name}.{name}"] = function
+                found[f"{module_name}.{name}"] = function
     return found
 
 
@@ -246,7 +264,7 @@ CASES = {
         [False, True, False, True, True, False, None],
     ),
     # Largest total; ties to Truyen Hinh, Phim Truyen, The Thao, Thieu Nhi, Giai Tri; NULL if all 0.
-    "content.most_watch_sql": Case(
+    "viewing.most_watch_sql": Case(
         TOTALS,
         TOTALS_ROWS,
         [
@@ -264,7 +282,7 @@ CASES = {
         ],
     ),
     # Categories with a total > 0, joined by '-' in alphabetical order; NULL when none.
-    "content.taste_sql": Case(
+    "viewing.taste_sql": Case(
         TOTALS,
         TOTALS_ROWS,
         [
@@ -378,7 +396,7 @@ def test_every_rule_answers_the_same_on_both_engines(spark, rule: str):
 
 def test_a_composed_rule_answers_the_same(spark):
     """As the engine uses them: the validity of a Contract once trimmed."""
-    from customer_analytics.rules.content import invalid_contract_sql
+    from customer_analytics.defs.content.rules import invalid_contract_sql
 
     query = f"SELECT row_id, {invalid_contract_sql(trimmed_sql('value'))} FROM cases ORDER BY 1"
     values = [" 0 ", "\tnull\u3000", "HNH1 ", "\u00a0", None]
@@ -389,7 +407,7 @@ def test_a_composed_rule_answers_the_same(spark):
 
 def test_a_quarantine_reason_case_answers_the_same(spark):
     """A CASE naming the first failing reason, in QUARANTINE_REASONS order, as engines build it."""
-    from customer_analytics.rules.content import (
+    from customer_analytics.defs.content.rules import (
         QUARANTINE_REASONS,
         category_sql,
         contract_too_long_sql,
@@ -444,7 +462,7 @@ DAILY_ROWS = [
 
 def test_a_monthly_query_answers_the_same(spark):
     """WITH, date_trunc cast to DATE, sum, count(DISTINCT), FILTER, a window, DATE and ::INT."""
-    from customer_analytics.rules.content import most_watch_sql, taste_sql
+    from customer_analytics.rules.viewing import most_watch_sql, taste_sql
 
     sums = ", ".join(f"CAST(sum({column}) AS BIGINT) AS {column}" for column in TOTAL_COLUMNS)
     query = f"""

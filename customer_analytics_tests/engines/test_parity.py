@@ -19,11 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from customer_analytics.defs.content import rules as content_rules
+from customer_analytics.defs.search import rules as search_rules
+from customer_analytics.defs.search.classifiers.rules_classifier import RulesClassifier
+from customer_analytics.defs.search.sample_data import DUPLICATE_EVENT_SHARE
 from customer_analytics.engines.duckdb import DuckDBEngine
 from customer_analytics.engines.storage import Location
-from customer_analytics.enrichment.rules_classifier import RulesClassifier
-from customer_analytics.rules import content as content_rules
-from customer_analytics.rules import search as search_rules
 from customer_analytics.sample_data import (
     DIRT,
     Contracts,
@@ -34,7 +35,6 @@ from customer_analytics.sample_data import (
     generate_content_day,
     generate_search_day,
 )
-from customer_analytics.sample_data.search import DUPLICATE_EVENT_SHARE
 from customer_analytics_tests.engines.chain import ChainRun, run_content_chain, run_search_chain
 
 SEED = 42

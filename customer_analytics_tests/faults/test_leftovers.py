@@ -17,7 +17,7 @@ import pytest
 from customer_analytics.engines.storage import STALE_STAGING_SECONDS, Location
 from customer_analytics.io_managers import mysql_warehouse
 from customer_analytics.io_managers.mysql_warehouse import MySQLWarehouse
-from customer_analytics.lib.landing import Lake
+from customer_analytics.lib.lake import Lake
 
 HOUR = 3600
 APRIL = ("month", date(2022, 4, 1), date(2022, 5, 1))

@@ -20,11 +20,11 @@ from customer_analytics.defs.search.assets import (
     monthly_top_keyword,
     raw_log_search,
 )
-from customer_analytics.enrichment.resource import KeywordClassifierResource
-from customer_analytics.lib.landing import LandingZone
+from customer_analytics.defs.search.classifiers.resource import KeywordClassifierResource
+from customer_analytics.defs.search.landing import SearchExport
 from customer_analytics.lib.retries import is_transient, network_retry, transient_retries_only
 from customer_analytics.settings import Settings
-from customer_analytics_tests.enrichment.fake_openai import FakeOpenAI
+from customer_analytics_tests.fixtures.fake_openai import FakeOpenAI
 
 DAY = date(2022, 6, 1)
 REQUEST = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
@@ -95,10 +95,8 @@ def test_other_errors_are_not(name):
     assert not is_transient(PERMANENT[name])
 
 
-def _window_of_day_one(resources: dict) -> LandingZone:
-    """The project's landing zone, with an export window of day 1 (the fixtures' only day)."""
-    landing = resources["landing"]
-    return LandingZone(uri=landing.uri, s3=landing.s3, search_export_days=[1])
+# An export window of day 1, the fixtures' only day.
+WINDOW_OF_DAY_ONE = SearchExport(days=[1])
 
 
 def _retries(result) -> int:
@@ -162,7 +160,7 @@ def test_a_corrupt_lake_file_fails_its_reader_once_naming_the_file(project, inst
         selection=[monthly_top_keyword],
         resources={
             **resources,
-            "landing": _window_of_day_one(resources),
+            "search_export": WINDOW_OF_DAY_ONE,
         },
         instance=instance,
         partition_key="2022-06-01",
@@ -181,7 +179,7 @@ def test_a_refused_api_key_fails_keyword_category_once(project, instance):
     with FakeOpenAI(api_key="sk-right-key") as fake:
         resources = project.resources()
         resources |= {
-            "landing": _window_of_day_one(resources),
+            "search_export": WINDOW_OF_DAY_ONE,
             "classifier": KeywordClassifierResource(
                 kind="openai", openai_api_key="sk-wrong-key", openai_base_url=fake.base_url
             ),

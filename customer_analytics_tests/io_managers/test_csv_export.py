@@ -12,7 +12,7 @@ import pyarrow as pa
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, connect_warehouse
 from customer_analytics.lib.metadata import stored_table
 from customer_analytics.lib.partitions import content_monthly
-from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS
 
 APRIL = date(2022, 4, 1)
 CALC = "=cmd|' /C calc'!A0"

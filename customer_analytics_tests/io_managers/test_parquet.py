@@ -10,7 +10,7 @@ import pytest
 
 from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers import ParquetIOManager
-from customer_analytics.lib.landing import Lake
+from customer_analytics.lib.lake import Lake
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2022-04-01", end_date="2022-05-01")
 RANGE = {

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from customer_analytics.io_managers.warehouse import connect_warehouse
-from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS, CUSTOMER_SEARCH_STATS
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS, CUSTOMER_SEARCH_STATS
 
 SCHEMA = pa.schema(
     [

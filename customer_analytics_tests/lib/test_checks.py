@@ -13,7 +13,7 @@ import pytest
 from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers import ParquetIOManager
 from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, check_specs, run_checks
-from customer_analytics.lib.landing import Lake
+from customer_analytics.lib.lake import Lake
 from customer_analytics.lib.partitions import content_daily, single_run
 
 NUMBERS = pa.table({"n": [1, 2, 3]})

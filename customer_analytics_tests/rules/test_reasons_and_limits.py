@@ -2,8 +2,19 @@
 
 import pyarrow as pa
 
+from customer_analytics.defs.content import rules as content
+from customer_analytics.defs.search.schemas import (
+    KEYWORD_CATEGORY,
+    MONTHLY_TOP_KEYWORD,
+    RAW_LOG_SEARCH,
+)
 from customer_analytics.io_managers.mysql_warehouse import column_types
-from customer_analytics.rules import content, schemas, search
+from customer_analytics.rules.identifiers import (
+    MAX_CONTRACT_LENGTH,
+    MAX_KEYWORD_LENGTH,
+    MAX_USER_ID_LENGTH,
+)
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS, CUSTOMER_SEARCH_STATS
 
 
 def test_content_reasons_in_order():
@@ -19,20 +30,21 @@ def test_content_reasons_in_order():
 
 
 def test_length_limits():
-    assert content.MAX_CONTRACT_LENGTH == 255
-    assert search.MAX_USER_ID_LENGTH == 255
-    assert search.MAX_KEYWORD_LENGTH == 500
+    assert MAX_CONTRACT_LENGTH == 255
+    assert MAX_USER_ID_LENGTH == 255
+    assert MAX_KEYWORD_LENGTH == 500
 
 
 def test_mysql_columns_take_their_lengths_from_the_rules():
-    stats = column_types(schemas.CUSTOMER_CONTENT_STATS)
+    stats = column_types(CUSTOMER_CONTENT_STATS)
     assert stats["Contract"] == "VARCHAR(255)"
-    assert column_types(schemas.KEYWORD_CATEGORY)["keyword"] == "VARCHAR(500)"
-    search_stats = column_types(schemas.CUSTOMER_SEARCH_STATS)
+    assert column_types(KEYWORD_CATEGORY)["keyword"] == "VARCHAR(500)"
+    search_stats = column_types(CUSTOMER_SEARCH_STATS)
     assert search_stats["user_id"] == "VARCHAR(255)"
     assert search_stats["keyword_prev"] == "VARCHAR(500)"
     assert search_stats["keyword_cur"] == "VARCHAR(500)"
-    assert column_types(schemas.MONTHLY_TOP_KEYWORD)["keyword"] == "VARCHAR(500)"
+    assert column_types(MONTHLY_TOP_KEYWORD)["keyword"] == "VARCHAR(500)"
+    assert column_types(RAW_LOG_SEARCH)["raw_keyword"] == "VARCHAR(500)"
     # Columns the rules do not bound keep the warehouse's own lengths.
     assert stats["MostWatch"] == "VARCHAR(255)"
-    assert column_types(pa.schema([("raw_keyword", pa.string())]))["raw_keyword"] == "VARCHAR(500)"
+    assert column_types(pa.schema([("keyword", pa.string())]))["keyword"] == "VARCHAR(255)"

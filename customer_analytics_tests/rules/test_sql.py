@@ -4,8 +4,8 @@ rules module's order of reasons."""
 import duckdb
 import pytest
 
-from customer_analytics.rules import content as content_rules
-from customer_analytics.rules import search as search_rules
+from customer_analytics.defs.content import rules as content_rules
+from customer_analytics.defs.search import rules as search_rules
 from customer_analytics.rules.sql import first_failing_reason, literal, literals
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from customer_analytics.defs.search.sample_spelling import STYLES, spell
 from customer_analytics.sample_data import (
     DIRT,
     GENRES,
@@ -21,7 +22,6 @@ from customer_analytics.sample_data import (
     generate,
 )
 from customer_analytics.sample_data.__main__ import main
-from customer_analytics.sample_data.spelling import STYLES, spell
 
 LINES = 5000
 CONTENT_DAYS = 3

@@ -7,7 +7,8 @@ each test gets its own browser context, so cookies and local storage do not leak
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,8 @@ import pytest
 
 from customer_analytics.sample_data import generate
 from customer_analytics.settings import REPO_ROOT
+from customer_analytics_tests.conftest import range_tags
+from customer_analytics_tests.fixtures.instances import memory_folder
 from customer_analytics_tests.ui.stack import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -26,6 +29,8 @@ from customer_analytics_tests.ui.stack import (
 
 VIEWPORT = {"width": 1600, "height": 1000}
 ACTION_TIMEOUT_MS = 30_000
+APRIL = {f"2022-04-{day:02d}" for day in range(1, 31)}
+DAILY = ("raw_log_content", "content_quarantine", "daily_pivot")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,20 +86,20 @@ def landing_zone(ui_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def project_variables(ui_root: Path, landing_zone: Path) -> dict[str, str]:
-    """DAGSTER_HOME and the project's variables for the embedded stack."""
-    home = ui_root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return {
-        "DAGSTER_HOME": str(home),
-        "RAW_DATA_URI": str(landing_zone),
-        "LAKE_URI": str(ui_root / "lake"),
-        "WAREHOUSE_URL": f"duckdb:///{ui_root / 'warehouse.duckdb'}",
-        "EXPORT_DIR": str(ui_root / "exports"),
-        "REPORT_DIR": str(ui_root / "reports"),
-        "KEYWORD_CLASSIFIER": "rules",
-    }
+def project_variables(ui_root: Path, landing_zone: Path) -> Iterator[dict[str, str]]:
+    """DAGSTER_HOME (in memory: see fixtures/instances.py) and the project's variables for the
+    embedded stack."""
+    with memory_folder() as home:
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        yield {
+            "DAGSTER_HOME": str(home),
+            "RAW_DATA_URI": str(landing_zone),
+            "LAKE_URI": str(ui_root / "lake"),
+            "WAREHOUSE_URL": f"duckdb:///{ui_root / 'warehouse.duckdb'}",
+            "EXPORT_DIR": str(ui_root / "exports"),
+            "REPORT_DIR": str(ui_root / "reports"),
+            "KEYWORD_CLASSIFIER": "rules",
+        }
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +132,47 @@ def dagster_ui(
         yield ui
     finally:
         ui.stop()
+
+
+@pytest.fixture(scope="session")
+def materialize(
+    dagster_ui: DagsterUI, definitions: dg.Definitions, project_variables: dict[str, str]
+) -> Callable[..., dg.ExecuteInProcessResult]:
+    """`materialize(assets, partition_key=..., tags=...)`: one run of `assets` on the stack's
+    instance, in this process. It stores what a test then looks at in the UI: the runs the tests
+    are about are launched from the UI, and the CLI's are `defs/test_cli.py`'s."""
+    everything = [*definitions.assets, *(definitions.asset_checks or [])]
+
+    def run(assets: Sequence[str], **partitions: object) -> dg.ExecuteInProcessResult:
+        # The variables only while it runs, as in `definitions`: some resources read theirs then.
+        # In a thread of its own: Playwright's synchronous API keeps an event loop running in
+        # this one, and the run would start another.
+        with (
+            pytest.MonkeyPatch.context() as patch,
+            dagster_ui.instance() as instance,
+            ThreadPoolExecutor(max_workers=1) as thread,
+        ):
+            for name, value in project_variables.items():
+                patch.setenv(name, value)
+            result = thread.submit(
+                dg.materialize,
+                everything,
+                selection=list(assets),
+                resources=definitions.resources,
+                instance=instance,
+                **partitions,
+            ).result()
+        assert result.success
+        return result
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def april_days(dagster_ui: DagsterUI, materialize) -> None:
+    """The daily chain of April, in one run as a backfill of the range makes it."""
+    materialize(DAILY, tags=range_tags("2022-04-01", "2022-04-30"))
+    assert dagster_ui.materialized_partitions("daily_pivot") >= APRIL
 
 
 def _missing_browser(reason: str) -> None:

@@ -2,19 +2,15 @@
 Dagster UI shows an analytics table's chart from its materialization's metadata."""
 
 import re
-import subprocess
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from customer_analytics.lib import charts
+from customer_analytics.defs.analytics import charts
 from customer_analytics_tests.ui.pages import Locator, expect, open_asset
-from customer_analytics_tests.ui.stack import BIN, MODULE
 
 MONTH = "2022-04-01"
-APRIL = {f"2022-04-{day:02d}" for day in range(1, 31)}
-DAILY = ("raw_log_content", "content_quarantine", "daily_pivot")
 ANALYTICS = (
     "customer_segments",
     "customer_clusters",
@@ -45,29 +41,11 @@ def natural_size(image: Locator) -> tuple[int, int]:
     return width, height
 
 
-def materialize(dagster_ui, assets: tuple[str, ...], *partition: str) -> None:
-    """One run through the CLI the README documents, on the UI stack's instance."""
-    done = subprocess.run(
-        [
-            str(BIN / "dagster"),
-            *f"asset materialize -m {MODULE} --select {','.join(assets)}".split(),
-            *partition,
-        ],
-        env=dagster_ui.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-
-
 @pytest.fixture(scope="module")
-def april_analytics(dagster_ui) -> dg.AssetMaterialization:
-    """April's daily chain (unless another test already stored it), then its analytics group;
-    returns content_engagement's materialization."""
-    if APRIL - dagster_ui.materialized_partitions("daily_pivot"):
-        materialize(dagster_ui, DAILY, "--partition-range", "2022-04-01...2022-04-30")
-    materialize(dagster_ui, ANALYTICS, "--partition", MONTH)
+def april_analytics(dagster_ui, april_days, materialize) -> dg.AssetMaterialization:
+    """April's analytics group, on April's daily chain; returns content_engagement's
+    materialization."""
+    materialize(ANALYTICS, partition_key=MONTH)
     for asset in ANALYTICS:
         assert MONTH in dagster_ui.materialized_partitions(asset), asset
     with dagster_ui.instance() as instance:

@@ -1,10 +1,8 @@
 """Materializing a month of customer_content_stats from its asset page."""
 
 import re
-import subprocess
 
 import dagster as dg
-import pytest
 
 from customer_analytics_tests.ui.pages import (
     choose_partitions,
@@ -13,30 +11,8 @@ from customer_analytics_tests.ui.pages import (
     open_asset,
     open_launch_dialog,
 )
-from customer_analytics_tests.ui.stack import BIN, MODULE
 
 MONTH = "2022-04-01"
-APRIL = {f"2022-04-{day:02d}" for day in range(1, 31)}
-DAILY = "raw_log_content,content_quarantine,daily_pivot"
-
-
-@pytest.fixture(scope="module")
-def april_days(dagster_ui):
-    """The daily upstream of April, through the CLI the README documents (one run)."""
-    done = subprocess.run(
-        [
-            str(BIN / "dagster"),
-            *f"asset materialize -m {MODULE} --select {DAILY}".split(),
-            "--partition-range",
-            "2022-04-01...2022-04-30",
-        ],
-        env=dagster_ui.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    assert dagster_ui.materialized_partitions("daily_pivot") >= APRIL
 
 
 def test_materialize_a_month_from_the_asset_page(page, dagster_ui, april_days, screenshot):

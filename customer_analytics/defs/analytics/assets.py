@@ -15,52 +15,60 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_analytics.defs.analytics import charts, clusters
+from customer_analytics.defs.analytics import transforms as analytics
 from customer_analytics.defs.analytics.checks import CHECKS, AnalyticsTableToStore
-from customer_analytics.engines import analytics, content
+from customer_analytics.defs.analytics.report import Reports, write_report
+from customer_analytics.defs.analytics.schemas import (
+    CATEGORY_CORRELATION,
+    CHURN_RISK,
+    CONTENT_ENGAGEMENT,
+    CUSTOMER_CLUSTERS,
+    CUSTOMER_SEGMENTS,
+    VIEWING_TRENDS,
+)
 from customer_analytics.engines.base import Engine, LakeFiles, Source
 from customer_analytics.io_managers.warehouse import PartitionWindow, WarehouseResource
-from customer_analytics.lib import charts, clusters
 from customer_analytics.lib.automation import when_inputs_ready
 from customer_analytics.lib.checks import check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
-from customer_analytics.lib.landing import Lake, Reports
+from customer_analytics.lib.lake import Lake
 from customer_analytics.lib.metadata import OWNERS, stored_table
 from customer_analytics.lib.partitions import content_monthly, next_month, previous_month
-from customer_analytics.lib.report import write_report
-from customer_analytics.rules import schemas
-from customer_analytics.rules.content import CATEGORIES
+from customer_analytics.rules.tables import CUSTOMER_SEARCH_STATS, DAILY_PIVOT
+from customer_analytics.rules.viewing import CATEGORIES
 
 TABLES = {
     "customer_segments": (
-        schemas.CUSTOMER_SEGMENTS,
+        CUSTOMER_SEGMENTS,
         "month",
         "Contracts per activity level (active days) and favourite category, with shares.",
     ),
     "customer_clusters": (
-        schemas.CUSTOMER_CLUSTERS,
+        CUSTOMER_CLUSTERS,
         "month",
         "k-means clusters of the month's contracts (share of time per category, viewing time, "
         "active days), k chosen by silhouette, each described in words.",
     ),
     "content_engagement": (
-        schemas.CONTENT_ENGAGEMENT,
+        CONTENT_ENGAGEMENT,
         "month",
         "Viewing time per category: totals, viewers, and the spread over the contracts that "
         "watch it (mean, median, standard deviation, quartiles, p95).",
     ),
     "churn_risk": (
-        schemas.CHURN_RISK,
+        CHURN_RISK,
         "month",
         "Contracts at risk of leaving, with a score and its reason: silent in the month's last "
         "days after the first half, or a steep week-over-week drop.",
     ),
     "viewing_trends": (
-        schemas.VIEWING_TRENDS,
+        VIEWING_TRENDS,
         "date",
         "Seconds watched and viewers per day and category over the month.",
     ),
     "category_correlation": (
-        schemas.CATEGORY_CORRELATION,
+        CATEGORY_CORRELATION,
         "month",
         "Pearson correlation between the categories' monthly totals across contracts.",
     ),
@@ -93,9 +101,7 @@ def _cell(value: object) -> str:
 def _search_side(warehouse: WarehouseResource, month: date) -> dict[str, object]:
     """The month's search users by taste: counts only, as no key links them to contracts."""
     window = PartitionWindow("month", month, next_month(month))
-    searches = warehouse.connect().read(
-        "customer_search_stats", window, schemas.CUSTOMER_SEARCH_STATS
-    )
+    searches = warehouse.connect().read("customer_search_stats", window, CUSTOMER_SEARCH_STATS)
     churned = pc.sum(pc.equal(searches["taste"], "Churned")).as_py() or 0
     return {"search_users": searches.num_rows, "search_users_churned": churned}
 
@@ -104,7 +110,7 @@ def _previous_totals(engine: Engine, lake: Lake, month: date) -> dict[str, int] 
     days = [day for day in _month_days(previous_month(month)) if lake.stored("daily_pivot", day)]
     if not days:
         return None
-    files = lake.files("daily_pivot", days, schemas.DAILY_PIVOT)
+    files = lake.files("daily_pivot", days, DAILY_PIVOT)
     rows = engine.fetch(analytics.category_totals(files)).to_pylist()
     return {row["category"]: row["total_seconds"] for row in rows}
 
@@ -123,7 +129,7 @@ def _month_over_month(current: dict[str, int], previous: dict[str, int] | None) 
 
 
 @dataclass(frozen=True)
-class Month:
+class MonthInputs:
     """What every table of a month is computed from, in one open engine."""
 
     month: date
@@ -136,88 +142,97 @@ class Month:
 
 
 @dataclass(frozen=True)
-class Built:
+class Chart:
+    name: str  # of its file in the report
+    title: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class AnalyticsTable:
+    """One table of the month, what it adds to its metadata, and its chart if it has one."""
+
     table: pa.Table
     metadata: dict = field(default_factory=dict)
-    chart: tuple[str, str, bytes] | None = None  # file name, title, PNG
+    chart: Chart | None = None
 
 
-def _segments(m: Month) -> Built:
-    return Built(m.engine.fetch(analytics.customer_segments(m.profiles)))
+def _segments(inputs: MonthInputs) -> AnalyticsTable:
+    return AnalyticsTable(inputs.engine.fetch(analytics.customer_segments(inputs.profiles)))
 
 
-def _clusters(m: Month) -> Built:
-    clustering = clusters.cluster_customers(m.engine, m.profiles, m.month)
+def _clusters(inputs: MonthInputs) -> AnalyticsTable:
+    clustering = clusters.cluster_customers(inputs.engine, inputs.profiles, inputs.month)
     silhouettes = {str(k): round(score, 4) for k, score in clustering.silhouettes.items()}
-    return Built(
+    return AnalyticsTable(
         clustering.table,
         {"k": clustering.k, "silhouette_by_k": dg.MetadataValue.json(silhouettes)},
-        (
+        Chart(
             "segments_by_cluster",
             "Segmentation",
-            charts.segments_scatter(clustering.sample, clustering.table, m.month),
+            charts.segments_scatter(clustering.sample, clustering.table, inputs.month),
         ),
     )
 
 
-def _engagement(m: Month) -> Built:
-    engagement = m.engine.fetch(analytics.content_engagement(m.profiles))
-    (breadth,) = m.engine.fetch(analytics.taste_breadth(m.profiles)).to_pylist() or [{}]
+def _engagement(inputs: MonthInputs) -> AnalyticsTable:
+    engagement = inputs.engine.fetch(analytics.content_engagement(inputs.profiles))
+    (breadth,) = inputs.engine.fetch(analytics.taste_breadth(inputs.profiles)).to_pylist() or [{}]
     breadth.pop("month", None)
     judged = sum(breadth.values())
     shares = {f"{kind}_share": count / judged for kind, count in breadth.items()} if judged else {}
-    return Built(
+    return AnalyticsTable(
         engagement,
         {"taste_breadth": dg.MetadataValue.json({**breadth, **shares})},
-        (
+        Chart(
             "viewing_time_per_category",
             "Viewing time per category",
-            charts.popularity_chart(engagement, m.month),
+            charts.popularity_chart(engagement, inputs.month),
         ),
     )
 
 
-def _churn(m: Month) -> Built:
-    risk = m.engine.fetch(analytics.churn_risk(m.daily_pivot, m.month))
+def _churn(inputs: MonthInputs) -> AnalyticsTable:
+    risk = inputs.engine.fetch(analytics.churn_risk(inputs.daily_pivot, inputs.month))
     silent = pc.sum(pc.starts_with(risk["reason"], "silent")).as_py() or 0
-    return Built(
+    return AnalyticsTable(
         risk,
         {
             "at_risk": risk.num_rows,
             "silent": silent,
             "dropping": risk.num_rows - silent,
-            **_search_side(m.warehouse, m.month),
+            **_search_side(inputs.warehouse, inputs.month),
         },
     )
 
 
-def _trends(m: Month) -> Built:
-    trends = m.engine.fetch(analytics.viewing_trends(m.daily_pivot))
-    previous = _previous_totals(m.engine, m.lake, m.month)
-    return Built(
+def _trends(inputs: MonthInputs) -> AnalyticsTable:
+    trends = inputs.engine.fetch(analytics.viewing_trends(inputs.daily_pivot))
+    previous = _previous_totals(inputs.engine, inputs.lake, inputs.month)
+    return AnalyticsTable(
         trends,
-        {"month_over_month": dg.MetadataValue.json(_month_over_month(m.totals, previous))},
-        (
+        {"month_over_month": dg.MetadataValue.json(_month_over_month(inputs.totals, previous))},
+        Chart(
             "daily_viewing_per_category",
             "Daily viewing per category",
-            charts.trend_chart(trends, m.month),
+            charts.trend_chart(trends, inputs.month),
         ),
     )
 
 
-def _correlation(m: Month) -> Built:
-    correlation = m.engine.fetch(analytics.category_correlation(m.profiles))
-    return Built(
+def _correlation(inputs: MonthInputs) -> AnalyticsTable:
+    correlation = inputs.engine.fetch(analytics.category_correlation(inputs.profiles))
+    return AnalyticsTable(
         correlation,
-        chart=(
+        chart=Chart(
             "correlation_of_categories",
             "Correlation of categories",
-            charts.correlation_heatmap(correlation, m.month),
+            charts.correlation_heatmap(correlation, inputs.month),
         ),
     )
 
 
-BUILDERS: dict[str, Callable[[Month], Built]] = {
+BUILDERS: dict[str, Callable[[MonthInputs], AnalyticsTable]] = {
     "customer_segments": _segments,
     "customer_clusters": _clusters,
     "content_engagement": _engagement,
@@ -261,15 +276,15 @@ def analytics_tables(
     """The month's analytics, computed from one profile in the engine."""
     month = date.fromisoformat(context.partition_key)
     selected = [name for name in TABLES if dg.AssetKey(name) in context.selected_asset_keys]
-    built: dict[str, Built] = {}
+    built: dict[str, AnalyticsTable] = {}
     with (
         engine.open() as opened,
-        opened.materialized(content.customer_content_stats(daily_pivot)) as profiles,
+        opened.materialized(analytics.monthly_profiles(daily_pivot)) as profiles,
     ):
         customers = opened.one_row("SELECT count(*) AS n FROM p", p=profiles)["n"]
         totals = opened.fetch(analytics.category_totals(daily_pivot)).to_pylist()
         context.log.info(f"{month:%Y-%m}: {customers:,} profiles on {opened.name}")
-        inputs = Month(
+        inputs = MonthInputs(
             month,
             opened,
             profiles,
@@ -301,13 +316,17 @@ def analytics_tables(
     report = write_report(
         reports.location,
         month,
-        {result.chart[0]: result.chart[2] for result in built.values() if result.chart},
+        {result.chart.name: result.chart.png for result in built.values() if result.chart},
         {name.replace("_", " ").capitalize(): r.table.slice(0, 20) for name, r in built.items()},
     )
     context.log.info(f"Report of {month:%Y-%m}: {report}")
     for name, result in built.items():
         chart = (
-            {"chart": dg.MetadataValue.md(charts.markdown_image(result.chart[2], result.chart[1]))}
+            {
+                "chart": dg.MetadataValue.md(
+                    charts.markdown_image(result.chart.png, result.chart.title)
+                )
+            }
             if result.chart
             else {}
         )

@@ -7,11 +7,18 @@ from itertools import pairwise
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_analytics.defs.analytics.rules import CHURN_DROP_SHARE
+from customer_analytics.defs.analytics.schemas import (
+    CATEGORY_CORRELATION,
+    CHURN_RISK,
+    CONTENT_ENGAGEMENT,
+    CUSTOMER_CLUSTERS,
+    CUSTOMER_SEGMENTS,
+    VIEWING_TRENDS,
+)
 from customer_analytics.io_managers.warehouse import Warehouse
 from customer_analytics.lib.checks import ERROR, Check, Outcome, warehouse_schema_check
-from customer_analytics.rules import schemas
-from customer_analytics.rules.analytics import CHURN_DROP_SHARE
-from customer_analytics.rules.content import CATEGORIES
+from customer_analytics.rules.viewing import CATEGORIES
 
 # Rounding of a sum of shares, far below a customer's share of any month.
 SHARE_TOLERANCE = 1e-9
@@ -100,7 +107,7 @@ CHECKS: dict[str, list[Check[AnalyticsTableToStore]]] = {
             ERROR,
             _every_profile_counted,
         ),
-        warehouse_schema_check("customer_segments", schemas.CUSTOMER_SEGMENTS),
+        warehouse_schema_check("customer_segments", CUSTOMER_SEGMENTS),
     ],
     "customer_clusters": [
         Check(
@@ -109,7 +116,7 @@ CHECKS: dict[str, list[Check[AnalyticsTableToStore]]] = {
             ERROR,
             _every_profile_counted,
         ),
-        warehouse_schema_check("customer_clusters", schemas.CUSTOMER_CLUSTERS),
+        warehouse_schema_check("customer_clusters", CUSTOMER_CLUSTERS),
     ],
     "content_engagement": [
         Check("one_row_per_category", "One row for each category.", ERROR, _one_row_per_category),
@@ -125,7 +132,7 @@ CHECKS: dict[str, list[Check[AnalyticsTableToStore]]] = {
             ERROR,
             _totals_match,
         ),
-        warehouse_schema_check("content_engagement", schemas.CONTENT_ENGAGEMENT),
+        warehouse_schema_check("content_engagement", CONTENT_ENGAGEMENT),
     ],
     "churn_risk": [
         Check(
@@ -134,7 +141,7 @@ CHECKS: dict[str, list[Check[AnalyticsTableToStore]]] = {
             ERROR,
             _scores_in_range,
         ),
-        warehouse_schema_check("churn_risk", schemas.CHURN_RISK),
+        warehouse_schema_check("churn_risk", CHURN_RISK),
     ],
     "viewing_trends": [
         Check(
@@ -143,7 +150,7 @@ CHECKS: dict[str, list[Check[AnalyticsTableToStore]]] = {
             ERROR,
             _totals_match,
         ),
-        warehouse_schema_check("viewing_trends", schemas.VIEWING_TRENDS),
+        warehouse_schema_check("viewing_trends", VIEWING_TRENDS),
     ],
     "category_correlation": [
         Check(
@@ -152,6 +159,6 @@ CHECKS: dict[str, list[Check[AnalyticsTableToStore]]] = {
             ERROR,
             _correlations_consistent,
         ),
-        warehouse_schema_check("category_correlation", schemas.CATEGORY_CORRELATION),
+        warehouse_schema_check("category_correlation", CATEGORY_CORRELATION),
     ],
 }

@@ -1,8 +1,11 @@
 """The viewing-log chain: raw_log_content → daily_pivot → customer_content_stats."""
 
+from datetime import date
+
 import dagster as dg
 import pyarrow.compute as pc
 
+from customer_analytics.defs.content import transforms as content
 from customer_analytics.defs.content.checks import (
     PIVOT_CHECKS,
     RAW_CHECKS,
@@ -10,20 +13,21 @@ from customer_analytics.defs.content.checks import (
     PivotToStore,
     ProfilesToStore,
 )
-from customer_analytics.engines import content
+from customer_analytics.defs.content.rules import QUARANTINE_REASONS
+from customer_analytics.defs.content.schemas import CONTENT_QUARANTINE, RAW_LOG_CONTENT
 from customer_analytics.engines.base import LakeFiles, Query
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
 from customer_analytics.lib.automation import nightly_deadline, when_inputs_ready
 from customer_analytics.lib.checks import check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
-from customer_analytics.lib.landing import Lake
+from customer_analytics.lib.lake import Lake
 from customer_analytics.lib.metadata import OWNERS, column_lineage, stored_table, value_counts
 from customer_analytics.lib.partitions import content_daily, content_monthly, single_run
 from customer_analytics.lib.raw_ingest import DAY, LakeOutput, RawLog, raw_ingest_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions
-from customer_analytics.rules import schemas
-from customer_analytics.rules.content import QUARANTINE_REASONS, TOTAL_COLUMNS
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS, DAILY_PIVOT
+from customer_analytics.rules.viewing import TOTAL_COLUMNS
 
 PIVOT_LINEAGE = column_lineage(
     {
@@ -47,16 +51,23 @@ STATS_LINEAGE = column_lineage(
 )
 
 
+FOLDER = "log_content"
+
+
+def day_file(day: date) -> str:
+    return f"{FOLDER}/{day:%Y%m%d}.json"
+
+
 RAW_LOG = RawLog(
     valid=LakeOutput(
         "raw_log_content",
-        schemas.RAW_LOG_CONTENT,
+        RAW_LOG_CONTENT,
         "Valid viewing records of a day, one row per log line that passes every rule of the "
         "data contract (docs/contract.md §3).",
     ),
     quarantine=LakeOutput(
         "content_quarantine",
-        schemas.CONTENT_QUARANTINE,
+        CONTENT_QUARANTINE,
         "Rejected lines of the viewing log with the first rule they fail, their line number "
         "and their raw text.",
     ),
@@ -67,9 +78,9 @@ RAW_LOG = RawLog(
     partitions_def=content_daily,
     reasons=QUARANTINE_REASONS,
     checks=RAW_CHECKS,
-    files=lambda landing, day: landing.content_file(day),
+    files=lambda landing, day: day_file(day),
     parse=lambda engine, landing, day: content.parse_content_day(
-        engine, landing.location, landing.content_file(day), day
+        engine, landing.location, day_file(day), day
     ),
 )
 raw_log_content = raw_ingest_asset(RAW_LOG)
@@ -80,7 +91,7 @@ raw_log_content = raw_ingest_asset(RAW_LOG)
     backfill_policy=single_run,
     group_name="content",
     io_manager_key="lake_io_manager",
-    metadata=stored_table(schemas.DAILY_PIVOT, "date"),
+    metadata=stored_table(DAILY_PIVOT, "date"),
     kinds={ENGINE_KIND, "parquet"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
@@ -97,7 +108,7 @@ def daily_pivot(
     # One day at a time, staged in the lake: a backfill holds one day's pivot in memory.
     with engine.open() as opened, StagedPartitions(lake, context.run.run_id, opened) as staged:
         for key in context.partition_keys:
-            day = lake.files("raw_log_content", [key], schemas.RAW_LOG_CONTENT)
+            day = lake.files("raw_log_content", [key], RAW_LOG_CONTENT)
             staged.write("daily_pivot", key, content.daily_pivot(day))
         yield from run_checks(
             context,
@@ -122,7 +133,7 @@ def daily_pivot(
     group_name="content",
     io_manager_key="warehouse_io_manager",
     # The IO manager writes the month's CSV once the warehouse has committed it.
-    metadata={**stored_table(schemas.CUSTOMER_CONTENT_STATS, "month"), EXPORT_CSV: True},
+    metadata={**stored_table(CUSTOMER_CONTENT_STATS, "month"), EXPORT_CSV: True},
     kinds={ENGINE_KIND, "mysql", "csv"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
@@ -152,7 +163,7 @@ def customer_content_stats(
                 opened, profiles=computed, pivot=daily_pivot, warehouse=warehouse.connect()
             ),
         )
-        profiles = Query("SELECT * FROM s", schemas.CUSTOMER_CONTENT_STATS, {"s": computed})
+        profiles = Query("SELECT * FROM s", CUSTOMER_CONTENT_STATS, {"s": computed})
         stats = opened.fetch(profiles)
     yield dg.Output(
         stats,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import dagster as dg
 import pyarrow as pa
 
+from customer_analytics.defs.content.rules import QUARANTINE_REASONS
 from customer_analytics.engines.base import Engine, Query, Source
 from customer_analytics.io_managers.warehouse import Warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, Outcome, warehouse_schema_check
@@ -19,9 +20,9 @@ from customer_analytics.lib.raw_checks import (
     rejected_share_check,
     volume_check,
 )
-from customer_analytics.rules.content import CATEGORIES, QUARANTINE_REASONS, TOTAL_COLUMNS
-from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
 from customer_analytics.rules.sql import literal
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS
+from customer_analytics.rules.viewing import CATEGORIES, TOTAL_COLUMNS
 
 ONE_DAY_SECONDS = 86_400
 
@@ -45,7 +46,7 @@ def _durations_over_a_day(validated: ValidatedPartitions) -> Outcome:
     )
 
 
-RAW_CHECKS = [
+RAW_CHECKS: list[Check[ValidatedPartitions]] = [
     file_schema_check(("malformed_json", "missing_source")),
     quarantine_share_check(QUARANTINE_REASONS),
     rejected_share_check,

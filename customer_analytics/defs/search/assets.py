@@ -6,6 +6,7 @@ import asyncio
 import dagster as dg
 import pyarrow.compute as pc
 
+from customer_analytics.defs.search import transforms as search
 from customer_analytics.defs.search.checks import (
     CATEGORY_CHECKS,
     RAW_CHECKS,
@@ -15,16 +16,24 @@ from customer_analytics.defs.search.checks import (
     SearchStatsToStore,
     TopKeywordsToStore,
 )
-from customer_analytics.engines import search
+from customer_analytics.defs.search.classifiers.cache import KeywordCache
+from customer_analytics.defs.search.classifiers.classifier import KeywordClassifier
+from customer_analytics.defs.search.classifiers.resource import KeywordClassifierResource
+from customer_analytics.defs.search.landing import SearchExport, day_folder, read_search_day
+from customer_analytics.defs.search.rules import QUARANTINE_REASONS
+from customer_analytics.defs.search.schemas import (
+    KEYWORD_CATEGORY,
+    LOG_SEARCH_FILE,
+    MONTHLY_TOP_KEYWORD,
+    RAW_LOG_SEARCH,
+    SEARCH_QUARANTINE,
+)
 from customer_analytics.engines.base import LakeFiles
-from customer_analytics.enrichment.cache import KeywordCache
-from customer_analytics.enrichment.classifier import KeywordClassifier
-from customer_analytics.enrichment.resource import KeywordClassifierResource
 from customer_analytics.io_managers.warehouse import WarehouseResource
 from customer_analytics.lib.automation import when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
-from customer_analytics.lib.landing import Lake, LandingZone
+from customer_analytics.lib.lake import Lake
 from customer_analytics.lib.metadata import (
     OWNERS,
     column_lineage,
@@ -41,8 +50,7 @@ from customer_analytics.lib.partitions import (
 )
 from customer_analytics.lib.raw_ingest import DAY, LakeOutput, RawLog, raw_ingest_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
-from customer_analytics.rules import schemas
-from customer_analytics.rules.search import QUARANTINE_REASONS
+from customer_analytics.rules.tables import CUSTOMER_SEARCH_STATS
 
 STATS_LINEAGE = column_lineage(
     {
@@ -64,12 +72,12 @@ THIS_AND_PREVIOUS_MONTH = dg.TimeWindowPartitionMapping(
 RAW_LOG = RawLog(
     valid=LakeOutput(
         "raw_log_search",
-        schemas.RAW_LOG_SEARCH,
+        RAW_LOG_SEARCH,
         "Valid searches of a day with their normalized keyword.",
     ),
     quarantine=LakeOutput(
         "search_quarantine",
-        schemas.SEARCH_QUARANTINE,
+        SEARCH_QUARANTINE,
         "Rejected search rows with the first rule they fail, their row number and the row as JSON.",
     ),
     description="Reads each day's `log_search/YYYYMMDD/part-*.parquet`, normalizes the keywords "
@@ -79,9 +87,9 @@ RAW_LOG = RawLog(
     partitions_def=search_daily,
     reasons=QUARANTINE_REASONS,
     checks=RAW_CHECKS,
-    files=lambda landing, day: landing.search_folder(day),
+    files=lambda landing, day: day_folder(day),
     parse=lambda engine, landing, day: search.parse_search_day(
-        engine, landing.read_search_day(day, tuple(schemas.LOG_SEARCH_FILE.names)), day
+        engine, read_search_day(landing, day, tuple(LOG_SEARCH_FILE.names)), day
     ),
 )
 raw_log_search = raw_ingest_asset(RAW_LOG)
@@ -94,7 +102,7 @@ raw_log_search = raw_ingest_asset(RAW_LOG)
     # days that exist, the asset fails if one inside the window is missing.
     ins={"raw_log_search": dg.AssetIn(metadata={"allow_missing_partitions": True})},
     io_manager_key="lake_io_manager",
-    metadata=stored_table(schemas.MONTHLY_TOP_KEYWORD, "month"),
+    metadata=stored_table(MONTHLY_TOP_KEYWORD, "month"),
     kinds={ENGINE_KIND, "parquet"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
@@ -102,14 +110,14 @@ raw_log_search = raw_ingest_asset(RAW_LOG)
 )
 def monthly_top_keyword(
     context: dg.AssetExecutionContext,
-    landing: LandingZone,
+    search_export: SearchExport,
     lake: Lake,
     engine: ComputeEngine,
     raw_log_search: LakeFiles,
 ):
     """Each user's most searched keyword of the month, ties to the smallest keyword, over the
     days of the search export (SEARCH_EXPORT_DAYS), every one of which must be materialized."""
-    window = landing.search_export_window(partition_date(context.partition_key))
+    window = search_export.window(partition_date(context.partition_key))
     missing = [str(day) for day in window if not lake.stored("raw_log_search", str(day))]
     if missing:
         raise dg.Failure(
@@ -149,7 +157,7 @@ async def _classify_and_store(
 @dg.asset(
     partitions_def=search_monthly,
     group_name="search",
-    metadata=stored_table(schemas.KEYWORD_CATEGORY),
+    metadata=stored_table(KEYWORD_CATEGORY),
     kinds={"openai", "mysql"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
@@ -226,7 +234,7 @@ def keyword_category(
     ins={"monthly_top_keyword": dg.AssetIn(partition_mapping=THIS_AND_PREVIOUS_MONTH)},
     deps=[dg.AssetDep("keyword_category", partition_mapping=THIS_AND_PREVIOUS_MONTH)],
     io_manager_key="warehouse_io_manager",
-    metadata=stored_table(schemas.CUSTOMER_SEARCH_STATS, "month"),
+    metadata=stored_table(CUSTOMER_SEARCH_STATS, "month"),
     kinds={ENGINE_KIND, "mysql"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,

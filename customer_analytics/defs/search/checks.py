@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_analytics.defs.search.rules import CATEGORIES, FALLBACK_CATEGORY, QUARANTINE_REASONS
 from customer_analytics.engines.base import Engine, Source
 from customer_analytics.io_managers.warehouse import Warehouse
 from customer_analytics.lib.checks import (
@@ -22,8 +23,7 @@ from customer_analytics.lib.raw_checks import (
     rejected_share_check,
     volume_check,
 )
-from customer_analytics.rules.schemas import CUSTOMER_SEARCH_STATS
-from customer_analytics.rules.search import CATEGORIES, FALLBACK_CATEGORY, QUARANTINE_REASONS
+from customer_analytics.rules.tables import CUSTOMER_SEARCH_STATS
 
 
 def _user_ids_present(validated: ValidatedPartitions) -> Outcome:
@@ -36,7 +36,7 @@ def _user_ids_present(validated: ValidatedPartitions) -> Outcome:
     )
 
 
-RAW_CHECKS = [
+RAW_CHECKS: list[Check[ValidatedPartitions]] = [
     Check("user_ids_present", "Every valid search has a user id.", ERROR, _user_ids_present),
     quarantine_share_check(QUARANTINE_REASONS),
     rejected_share_check,

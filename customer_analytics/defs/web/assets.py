@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 import pyarrow as pa
 
+from customer_analytics.defs.web import transforms as web
 from customer_analytics.defs.web.checks import (
     CRM_CHECKS,
     LOYALTY_CHECKS,
@@ -15,27 +16,30 @@ from customer_analytics.defs.web.checks import (
     LoyaltyToStore,
     SessionsToStore,
 )
-from customer_analytics.engines import web
+from customer_analytics.defs.web.events_api import EventsApi, land_batches
+from customer_analytics.defs.web.landing import CRM_FILE, hour_folder, read_crm, read_web_hour
+from customer_analytics.defs.web.partitions import web_daily, web_hourly, web_monthly
+from customer_analytics.defs.web.resources import EngagementWeights
+from customer_analytics.defs.web.rules import QUARANTINE_REASONS, REDELIVERED, crm_rows
+from customer_analytics.defs.web.schemas import (
+    CRM_CUSTOMERS,
+    CUSTOMER_LOYALTY,
+    RAW_WEB_EVENTS,
+    WEB_EXTRA_COLUMNS,
+    WEB_QUARANTINE,
+    WEB_SESSIONS,
+)
 from customer_analytics.engines.base import LakeFiles
 from customer_analytics.io_managers.warehouse import WarehouseResource
 from customer_analytics.lib.automation import NIGHTLY, when_inputs_ready
 from customer_analytics.lib.checks import CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
-from customer_analytics.lib.events_api import EventsApi, land_batches
-from customer_analytics.lib.landing import CRM_FILE, Lake, LandingZone
+from customer_analytics.lib.lake import Lake
+from customer_analytics.lib.landing import LandingZone
 from customer_analytics.lib.metadata import OWNERS, stored_table, value_counts
-from customer_analytics.lib.partitions import (
-    HOUR_KEY,
-    partition_date,
-    web_daily,
-    web_hourly,
-    web_monthly,
-)
+from customer_analytics.lib.partitions import HOUR_KEY, partition_date
 from customer_analytics.lib.raw_ingest import HOUR, LakeOutput, RawLog, SideOutput, raw_ingest_asset
 from customer_analytics.lib.retries import network_retry, transient_retries_only
-from customer_analytics.rules import schemas
-from customer_analytics.rules.web import QUARANTINE_REASONS, REDELIVERED, crm_rows
-from customer_analytics.settings import EngagementWeights
 
 GROUP = "web"
 # Every ten minutes the poller fetches what the events API has gathered since.
@@ -79,13 +83,13 @@ def web_event_batches(
 RAW_LOG = RawLog(
     valid=LakeOutput(
         "raw_web_events",
-        schemas.RAW_WEB_EVENTS,
+        RAW_WEB_EVENTS,
         "Valid events of an hour, in time order, in Hive-style folders "
         "`year=/month=/day=/hour=` that DuckDB and Spark prune.",
     ),
     quarantine=LakeOutput(
         "web_quarantine",
-        schemas.WEB_QUARANTINE,
+        WEB_QUARANTINE,
         "Rejected events of an hour with the first rule they fail and the event as JSON, and "
         "the events delivered again (`redelivered`), which are no rejection.",
     ),
@@ -93,7 +97,7 @@ RAW_LOG = RawLog(
         SideOutput(
             LakeOutput(
                 "web_extra_columns",
-                schemas.WEB_EXTRA_COLUMNS,
+                WEB_EXTRA_COLUMNS,
                 "Events of an hour that carried fields outside the known ones, whole, so that "
                 "no field is lost.",
             ),
@@ -112,9 +116,9 @@ RAW_LOG = RawLog(
     # The checks' shares are of the events delivered once.
     set_apart=(REDELIVERED,),
     checks=RAW_CHECKS,
-    files=lambda landing, hour: landing.web_hour_folder(hour),
+    files=lambda landing, hour: hour_folder(hour),
     parse=lambda engine, landing, hour: web.parse_web_hour(
-        engine, landing.read_web_hour(hour), hour
+        engine, read_web_hour(landing, hour), hour
     ),
     deps=[web_event_batches],
 )
@@ -136,7 +140,7 @@ DAY_AND_NEIGHBOURS = dg.TimeWindowPartitionMapping(
         )
     },
     io_manager_key="lake_io_manager",
-    metadata=stored_table(schemas.WEB_SESSIONS, "date"),
+    metadata=stored_table(WEB_SESSIONS, "date"),
     kinds={ENGINE_KIND, "parquet"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
@@ -192,7 +196,7 @@ def web_sessions(
 @dg.asset(
     group_name=GROUP,
     io_manager_key="warehouse_io_manager",
-    metadata=stored_table(schemas.CRM_CUSTOMERS),
+    metadata=stored_table(CRM_CUSTOMERS),
     kinds={"csv", "mysql"},
     owners=OWNERS,
     automation_condition=dg.AutomationCondition.on_cron(NIGHTLY),
@@ -208,7 +212,7 @@ def crm_customers(
     loyalty tier and rating, checked and served from the warehouse. Every row is checked
     before any reaches it, on DuckDB and MySQL alike; a refused row is named by the file, its
     line and the rule."""
-    crm = crm_rows(landing.read_crm())
+    crm = crm_rows(read_crm(landing))
     yield from run_checks(
         context,
         "crm_customers",
@@ -216,7 +220,7 @@ def crm_customers(
         CrmExtract(crm, file=landing.location.describe(CRM_FILE), warehouse=warehouse.connect()),
     )
     yield dg.Output(
-        crm.select(schemas.CRM_CUSTOMERS.names).cast(schemas.CRM_CUSTOMERS),
+        crm.select(CRM_CUSTOMERS.names).cast(CRM_CUSTOMERS),
         metadata={"tiers": dg.MetadataValue.json(value_counts(crm, "loyalty_tier"))},
     )
 
@@ -228,7 +232,7 @@ def crm_customers(
     ins={"web_sessions": dg.AssetIn(metadata={"allow_missing_partitions": True})},
     deps=[crm_customers],
     io_manager_key="warehouse_io_manager",
-    metadata=stored_table(schemas.CUSTOMER_LOYALTY, "month"),
+    metadata=stored_table(CUSTOMER_LOYALTY, "month"),
     kinds={ENGINE_KIND, "mysql"},
     owners=OWNERS,
     automation_condition=when_inputs_ready,
@@ -249,7 +253,7 @@ def customer_loyalty(
     that links it to the viewing profile (customer_content_stats)."""
     month = partition_date(context.partition_key)
     connection = warehouse.connect()
-    crm = connection.read("crm_customers", None, schemas.CRM_CUSTOMERS)
+    crm = connection.read("crm_customers", None, CRM_CUSTOMERS)
     if not crm.num_rows:
         raise dg.Failure(
             "The warehouse has no crm_customers yet: materialize crm_customers first",

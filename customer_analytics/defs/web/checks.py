@@ -8,6 +8,16 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_analytics.defs.web.rules import (
+    CRM_MAX_LENGTHS,
+    CRM_RULES,
+    EVENT_TYPES,
+    REJECTIONS,
+    REQUIRED_REASONS,
+    TIMESTAMP_REASONS,
+    crm_rule_failures,
+)
+from customer_analytics.defs.web.schemas import CRM_CUSTOMERS, CUSTOMER_LOYALTY
 from customer_analytics.engines.base import Engine, Source
 from customer_analytics.io_managers.warehouse import Warehouse
 from customer_analytics.lib.checks import (
@@ -24,17 +34,7 @@ from customer_analytics.lib.raw_checks import (
     rejected_share_check,
     worst_share,
 )
-from customer_analytics.rules.schemas import CRM_CUSTOMERS, CUSTOMER_LOYALTY
 from customer_analytics.rules.sql import literals
-from customer_analytics.rules.web import (
-    CRM_MAX_LENGTHS,
-    CRM_RULES,
-    EVENT_TYPES,
-    REJECTIONS,
-    REQUIRED_REASONS,
-    TIMESTAMP_REASONS,
-    crm_rule_failures,
-)
 
 
 def _share_of(reasons: tuple[str, ...], name: str, description: str) -> Check[ValidatedPartitions]:

@@ -19,7 +19,7 @@ import pytest
 from customer_analytics.defs.analytics.assets import TABLES, analytics_tables
 from customer_analytics.defs.content.assets import daily_pivot, raw_log_content
 from customer_analytics.io_managers.warehouse import PartitionWindow, connect_warehouse
-from customer_analytics.rules.schemas import DAILY_PIVOT
+from customer_analytics.rules.tables import DAILY_PIVOT
 
 APRIL = date(2022, 4, 1)
 WATCHING = {

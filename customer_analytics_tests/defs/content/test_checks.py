@@ -13,6 +13,7 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
+from customer_analytics.defs.content import transforms as content
 from customer_analytics.defs.content.assets import (
     customer_content_stats,
     daily_pivot,
@@ -25,19 +26,14 @@ from customer_analytics.defs.content.checks import (
     PivotToStore,
     ProfilesToStore,
 )
-from customer_analytics.engines import content
+from customer_analytics.defs.content.schemas import CONTENT_QUARANTINE, RAW_LOG_CONTENT
 from customer_analytics.engines.base import Engine, Query
 from customer_analytics.io_managers.warehouse import connect_warehouse
 from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
 from customer_analytics.lib.partitions import content_monthly
 from customer_analytics.lib.raw_checks import PartitionCounts, ValidatedPartitions
-from customer_analytics.rules.content import TOTAL_COLUMNS
-from customer_analytics.rules.schemas import (
-    CONTENT_QUARANTINE,
-    CUSTOMER_CONTENT_STATS,
-    DAILY_PIVOT,
-    RAW_LOG_CONTENT,
-)
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS, DAILY_PIVOT
+from customer_analytics.rules.viewing import TOTAL_COLUMNS
 from customer_analytics_tests.conftest import content_line, range_tags
 from customer_analytics_tests.fixtures.engines import ENGINES
 from customer_analytics_tests.lib.outcomes import assert_fails_with, check, figures

@@ -25,7 +25,7 @@ from customer_analytics.defs.content.assets import (
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, connect_warehouse
 from customer_analytics.lib.metadata import stored_table
 from customer_analytics.lib.partitions import content_monthly
-from customer_analytics.rules.schemas import CUSTOMER_CONTENT_STATS
+from customer_analytics.rules.tables import CUSTOMER_CONTENT_STATS
 from customer_analytics_tests.conftest import PROFILE_COLUMNS, content_line, range_tags
 
 APRIL = [date(2022, 4, 1) + timedelta(days=offset) for offset in range(30)]

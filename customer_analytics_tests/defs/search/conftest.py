@@ -1,7 +1,7 @@
 """The hand-made search fixtures of these tests hold the first day of a month (June also the
 second), not the fourteen days of the real export: they declare an export window of day 1, so
-that `monthly_top_keyword` runs on them. The window itself is tested in
-customer_analytics_tests/faults/test_partial_month.py."""
+that `monthly_top_keyword` runs on them. The window itself is tested in test_partial_month.py,
+which keeps the default window."""
 
 import pytest
 

@@ -26,19 +26,19 @@ from customer_analytics.defs.search.checks import (
     SearchStatsToStore,
     TopKeywordsToStore,
 )
-from customer_analytics.engines.base import Engine
-from customer_analytics.enrichment.cache import KeywordCache
-from customer_analytics.enrichment.classifier import Classification
-from customer_analytics.io_managers.warehouse import connect_warehouse
-from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
-from customer_analytics.lib.raw_checks import PartitionCounts, ValidatedPartitions
-from customer_analytics.rules.schemas import (
-    CUSTOMER_SEARCH_STATS,
+from customer_analytics.defs.search.classifiers.cache import KeywordCache
+from customer_analytics.defs.search.classifiers.classifier import Classification
+from customer_analytics.defs.search.schemas import (
     KEYWORD_CATEGORY,
     MONTHLY_TOP_KEYWORD,
     RAW_LOG_SEARCH,
     SEARCH_QUARANTINE,
 )
+from customer_analytics.engines.base import Engine
+from customer_analytics.io_managers.warehouse import connect_warehouse
+from customer_analytics.lib.checks import ERROR, WARN, Check, CheckThresholds, Outcome
+from customer_analytics.lib.raw_checks import PartitionCounts, ValidatedPartitions
+from customer_analytics.rules.tables import CUSTOMER_SEARCH_STATS
 from customer_analytics_tests.fixtures.engines import ENGINES
 from customer_analytics_tests.lib.outcomes import assert_fails_with, check, figures
 

@@ -15,8 +15,8 @@ from customer_analytics.defs.search.assets import (
     monthly_top_keyword,
     raw_log_search,
 )
-from customer_analytics.enrichment.cache import KeywordCache
-from customer_analytics.enrichment.classifier import Classification
+from customer_analytics.defs.search.classifiers.cache import KeywordCache
+from customer_analytics.defs.search.classifiers.classifier import Classification
 from customer_analytics.io_managers.warehouse import connect_warehouse
 
 ASSETS = [raw_log_search, monthly_top_keyword, keyword_category, customer_search_stats]

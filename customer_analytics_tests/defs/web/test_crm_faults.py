@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from customer_analytics.defs.web.assets import crm_customers
+from customer_analytics.defs.web.landing import CRM_FILE
 from customer_analytics.io_managers.warehouse import connect_warehouse
-from customer_analytics.lib.landing import CRM_FILE
 
 HEADER = "customer_id,contract,loyalty_tier,rating\n"
 # 255 characters of two bytes each (510 bytes): the columns count characters.

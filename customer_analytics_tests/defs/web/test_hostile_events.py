@@ -3,7 +3,7 @@ month. A batch served again, text that is not valid Unicode and an event before 
 hourly partition, on local files + DuckDB; a user_id longer than the warehouse's customer_id
 column through the whole chain, on DuckDB and on MariaDB.
 
-Batches are written as the poller writes them (`lib/events_api.py`): JSON with every character
+Batches are written as the poller writes them (`defs/web/events_api.py`): JSON with every character
 beyond ASCII escaped, so that a lone surrogate (\\ud800) survives the file. Expected values are
 worked out by hand: 1648818000 is 2022-04-01 13:00:00 UTC.
 """
@@ -20,10 +20,10 @@ from customer_analytics.defs.web.assets import (
     raw_web_events,
     web_sessions,
 )
+from customer_analytics.defs.web.schemas import CUSTOMER_LOYALTY
 from customer_analytics.io_managers.mysql_warehouse import column_types
 from customer_analytics.io_managers.warehouse import connect_warehouse
-from customer_analytics.rules.schemas import CUSTOMER_LOYALTY
-from customer_analytics.rules.web import MAX_USER_ID_LENGTH
+from customer_analytics.rules.identifiers import MAX_USER_ID_LENGTH
 from customer_analytics_tests.conftest import range_tags
 
 DAY = datetime(2022, 4, 1)
