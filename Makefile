@@ -10,8 +10,11 @@ PREPARE_TEST_MACHINE := scripts/prepare-test-machine.sh
 
 # infra/dagster/Dockerfile installs uv.lock with the same release (ARG UV_VERSION).
 UV_VERSION := 0.13.8
-# uv installs into the project's own venv; --inexact leaves uv itself (and pip) in it.
-UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
+# uv installs into the project's own venv; --inexact leaves uv itself (and pip) in it. Bytecode is
+# compiled once at install: where PYTHONDONTWRITEBYTECODE is set, every Python process (each
+# Dagster step, code server and CLI call) would otherwise compile its imports again, 16 s
+# instead of 6 s for `import customer_analytics.definitions` on a CI machine.
+UV := UV_PROJECT_ENVIRONMENT=$(VENV) UV_COMPILE_BYTECODE=1 $(BIN)/uv
 
 .PHONY: install upgrade demo dev test lint format bench clean
 

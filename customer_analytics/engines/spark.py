@@ -23,6 +23,9 @@ from customer_analytics.rules.sql import literal
 # Raw days are read in splits of this size, so that a day of 275 MB keeps every core busy
 # (Spark's 128 MB would make three splits for two cores).
 SPLIT_BYTES = 32 * 1024 * 1024
+# Spark never splits a file of at most its open cost: such a file is one block, whose lines'
+# numbers need no count of the blocks before them (set, so that a server's setting cannot move it).
+UNSPLIT_BYTES = 4 * 1024 * 1024
 # What a session needs for the transforms to mean what they mean on DuckDB.
 SESSION_CONFIG = {
     "spark.sql.session.timeZone": "UTC",
@@ -34,6 +37,7 @@ SESSION_CONFIG = {
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.files.maxPartitionBytes": str(SPLIT_BYTES),
+    "spark.sql.files.openCostInBytes": str(UNSPLIT_BYTES),
 }
 # Shuffle partitions are sized to the data: one per this many bytes of input, at least one.
 BYTES_PER_SHUFFLE_PARTITION = 128 * 1024 * 1024
@@ -120,7 +124,8 @@ def spark_uri(uri: str) -> str:
 # starts in, and a block is read in order by one task, so its lines have consecutive positions
 # (`monotonically_increasing_id`, the same on every read of the file). A line's number is the
 # lines of the blocks before its own (by offset in the file) plus its distance from the first
-# line of its block: the offset of its block, counted once on the driver from a few rows.
+# line of its block: the offset of its block, counted once on the driver from a few rows (a file
+# of one block, whose first position is 0, needs no count).
 _NUMBERED_LINES = """
     WITH numbered AS (
         SELECT position + {offset_of_block} AS line_number,
@@ -192,7 +197,8 @@ class SparkEngine:
         self.session.conf.set("spark.sql.shuffle.partitions", str(partitions))
 
     def text_lines(self, location: Location, relative: str):
-        self._size_shuffles(location.size(relative))
+        size = location.size(relative)
+        self._size_shuffles(size)
         column = self._functions.col
         text = (
             self.session.read.option("lineSep", "\n")
@@ -204,6 +210,8 @@ class SparkEngine:
                 self._functions.monotonically_increasing_id().alias("position"),
             )
         )
+        if size <= UNSPLIT_BYTES:
+            return self.session.sql(_NUMBERED_LINES.format(offset_of_block=1), text=text)
         blocks = (
             text.groupBy("block")
             .agg(self._functions.count("*").alias("lines"), self._functions.min("position"))
