@@ -16,7 +16,7 @@ UV_VERSION := 0.13.8
 # instead of 6 s for `import customer_analytics.definitions` on a CI machine.
 UV := UV_PROJECT_ENVIRONMENT=$(VENV) UV_COMPILE_BYTECODE=1 $(BIN)/uv
 
-.PHONY: install upgrade demo dev test lint format bench clean
+.PHONY: install upgrade demo dev test lint format bench spark-cluster clean
 
 # Exactly the versions of uv.lock, the ones the suite passed with: a clone next month gets them too.
 install: $(BIN)/.installed
@@ -85,6 +85,11 @@ format:
 # `$(BIN)/python -m customer_analytics_tests.bench --lines-per-day 1600000` is the real month.
 bench: install
 	$(BIN)/python -m customer_analytics_tests.bench
+
+# A standalone master, two workers and a Spark Connect server on loopback, from the installed
+# PySpark: it prints SPARK_MASTER_URL and SPARK_REMOTE for COMPUTE_ENGINE=spark; Ctrl-C stops it.
+spark-cluster: install
+	$(BIN)/python -m customer_analytics_tests.spark_cluster
 
 clean:
 	rm -rf data/raw data/lake data/exports data/warehouse.duckdb* $(DAGSTER_HOME)

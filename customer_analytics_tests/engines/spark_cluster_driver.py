@@ -1,9 +1,11 @@
-"""A Spark driver started as the project starts it (settings from the environment, the engine
-resource of `definitions.py`), run by `test_spark_binding.py` against a standalone master.
+"""A Spark session started as the project starts it (settings from the environment, the engine
+resource of `definitions.py`), run by `test_spark_binding.py` against a standalone master or a
+Spark Connect server.
 
-It sums 0..999 on the cluster, then prints one line of JSON: the sum, the driver's host and RPC
-port, the block managers (the driver's and the executors'), and every TCP address that its own processes (this Python and the JVM it
-started) listen on.
+It sums 0..999 on the cluster, then prints one line of JSON: the sum, whether the session is a
+Connect client, every TCP address that its own processes (this Python and any JVM it started)
+listen on and, for a driver of its own, its host and RPC port and the block managers (the
+driver's and the executors').
 """
 
 import ipaddress
@@ -15,7 +17,8 @@ from pathlib import Path
 from customer_analytics.definitions import compute_engine
 from customer_analytics.settings import Settings
 
-LISTEN = "0A"  # the state of a listening socket in /proc/net/tcp
+LISTEN = "0A"
+CONNECT = "pyspark.sql.connect"  # the package of a Spark Connect client's session  # the state of a listening socket in /proc/net/tcp
 
 
 def process_tree(root: int) -> set[int]:
@@ -81,16 +84,17 @@ def main() -> None:
     session = compute_engine(Settings.from_env()).spark.spark_session
     try:
         total = session.range(1000).selectExpr("sum(id) AS total").first()["total"]
-        # The block managers of the driver and of the executors (py4j cannot reflect on the
-        # driver's BlockManager itself: a class it names is not on the classpath).
-        known = session.sparkContext._jsc.sc().statusTracker().getExecutorInfos()
-        report = {
-            "total": total,
-            "driver_host": session.conf.get("spark.driver.host"),
-            "driver_port": int(session.conf.get("spark.driver.port")),
-            "block_managers": [[info.host(), info.port()] for info in known],
-            "listening": listening_addresses(process_tree(os.getpid())),
-        }
+        report = {"total": total, "connect": type(session).__module__.startswith(CONNECT)}
+        if not report["connect"]:
+            # The block managers of the driver and of the executors (py4j cannot reflect on
+            # the driver's BlockManager itself: a class it names is not on the classpath).
+            known = session.sparkContext._jsc.sc().statusTracker().getExecutorInfos()
+            report |= {
+                "driver_host": session.conf.get("spark.driver.host"),
+                "driver_port": int(session.conf.get("spark.driver.port")),
+                "block_managers": [[info.host(), info.port()] for info in known],
+            }
+        report["listening"] = listening_addresses(process_tree(os.getpid()))
     finally:
         session.stop()
     print(json.dumps(report))

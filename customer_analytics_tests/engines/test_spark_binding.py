@@ -4,14 +4,9 @@ reach it otherwise, and where SPARK_DRIVER_HOST and SPARK_DRIVER_BIND_ADDRESS sa
 
 import ipaddress
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,21 +15,15 @@ from customer_analytics.definitions import compute_engine
 from customer_analytics.engines.spark import spark_config
 from customer_analytics.settings import Settings
 from customer_analytics_tests.fixtures.spark import _unavailable, _unavailable_reason
+from customer_analytics_tests.spark_cluster import (
+    Cluster,
+    environment_without_spark_addresses,
+    loopback_cluster,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DRIVER_KEYS = ("spark.driver.host", "spark.driver.bindAddress")
 LOOPBACK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
-# Variables that would choose the addresses in the driver's stead, or a configuration.
-SPARK_ENVIRONMENT = (
-    "SPARK_LOCAL_IP",
-    "SPARK_LOCAL_HOSTNAME",
-    "SPARK_MASTER_HOST",
-    "SPARK_CONF_DIR",
-    "SPARK_REMOTE",
-    "SPARK_DRIVER_HOST",
-    "SPARK_DRIVER_BIND_ADDRESS",
-)
-STARTUP_SECONDS = 60
 
 
 def addresses_of_the_driver(config: dict[str, str]) -> dict[str, str]:
@@ -136,131 +125,44 @@ def test_spark_connect_sets_no_driver_address():
 # --- a real standalone cluster on loopback ------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def spark_class() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).parent / "bin" / "spark-class"
-
-
-def environment_without_spark_addresses(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SPARK_ENVIRONMENT}
-    return {**env, **extra}
-
-
-def wait_until(ready, process: subprocess.Popen, log: Path, what: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not ready():
-        if process.poll() is not None or time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-3000:]
-            pytest.fail(f"The Spark {what} did not start within {STARTUP_SECONDS} s:\n{tail}")
-        time.sleep(0.2)
-
-
-def accepts_connections(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-@contextmanager
-def spark_daemon(folder: Path, role: str, *arguments: str) -> Iterator[tuple]:
-    """A master or worker of the installed PySpark, listening on loopback only (`--host`, and
-    SPARK_LOCAL_IP for its web UI), stopped with the executors it started on exit."""
-    log = folder / f"{role.lower()}.log"
-    env = environment_without_spark_addresses(
-        SPARK_LOCAL_IP="127.0.0.1",
-        SPARK_MASTER_HOST="127.0.0.1",
-        SPARK_DAEMON_MEMORY="256m",
-        SPARK_WORKER_DIR=str(folder / "work"),
-        SPARK_LOG_DIR=str(folder),
-    )
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                str(spark_class()),
-                f"org.apache.spark.deploy.{role.lower()}.{role}",
-                *arguments,
-                *("--host", "127.0.0.1", "--webui-port", str(free_port())),
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: the executors it starts stop with it
-        )
-        try:
-            yield process, log
-        finally:
-            stop_group(process)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    for sent in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sent)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=15)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@pytest.fixture
-def loopback_cluster(tmp_path) -> Iterator[str]:
-    """A standalone master and one worker (1 core, 1 GB) on 127.0.0.1: the master's URL."""
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    """A standalone master, two workers and a Spark Connect server on 127.0.0.1
+    (`spark_cluster.py`, what `make spark-cluster` starts)."""
     if problem := _unavailable_reason():
         _unavailable(problem)
-    port = free_port()
-    url = f"spark://127.0.0.1:{port}"
-    with ExitStack() as stack:
-        master, master_log = stack.enter_context(
-            spark_daemon(tmp_path, "Master", "--port", str(port))
-        )
-        wait_until(lambda: accepts_connections(port), master, master_log, "master")
-        worker, worker_log = stack.enter_context(
-            spark_daemon(tmp_path, "Worker", url, "--cores", "1", "--memory", "1g")
-        )
-        registered = "Successfully registered with master"
-        wait_until(
-            lambda: registered in worker_log.read_text(errors="replace"),
-            worker,
-            worker_log,
-            "worker",
-        )
-        yield url
+    with loopback_cluster(tmp_path_factory.mktemp("spark_cluster")) as started:
+        yield started
 
 
-def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(loopback_cluster, tmp_path):
-    """The project's own session (settings, then the engine resource of definitions.py) on a
-    real standalone master at 127.0.0.1, in its own process: every socket that the driver's
-    Python and JVM listen on, its RPC port and its block manager included, is on loopback, and
-    a job still runs on the cluster's executor."""
-    env = environment_without_spark_addresses(
-        COMPUTE_ENGINE="spark",
-        SPARK_MASTER_URL=loopback_cluster,
-        SPARK_DRIVER_MEMORY="512m",
-        DAGSTER_HOME=str(tmp_path),
-    )
+def run_driver(env: dict[str, str]) -> dict:
+    """spark_cluster_driver.py in its own process; the JSON line it prints."""
     finished = subprocess.run(
         [sys.executable, "-m", "customer_analytics_tests.engines.spark_cluster_driver"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
-    seen = json.loads(finished.stdout.strip().splitlines()[-1])
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(cluster, tmp_path):
+    """The project's own session (settings, then the engine resource of definitions.py) on a
+    real standalone master at 127.0.0.1, in its own process: every socket that the driver's
+    Python and JVM listen on, its RPC port and its block manager included, is on loopback, and
+    a job still runs on the cluster's executors."""
+    seen = run_driver(
+        environment_without_spark_addresses(
+            COMPUTE_ENGINE="spark",
+            SPARK_MASTER_URL=cluster.master_url,
+            SPARK_DRIVER_MEMORY="512m",
+            DAGSTER_HOME=str(tmp_path),
+        )
+    )
     assert seen["total"] == 499_500  # 0 + 1 + ... + 999 = 999 * 1000 / 2, on the executor
     ports = {port for _, port in seen["listening"]}
     assert seen["driver_port"] in ports, seen
@@ -273,3 +175,16 @@ def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(loopback_clus
     ]
     assert not beyond_loopback, seen
     assert seen["driver_host"] == "127.0.0.1"
+
+
+def test_the_engine_runs_through_spark_connect_on_the_cluster(cluster, tmp_path):
+    """With SPARK_REMOTE, the project's session is a Spark Connect client of the server, whose
+    jobs run on the cluster's executors; the client runs no driver of its own."""
+    seen = run_driver(
+        environment_without_spark_addresses(
+            COMPUTE_ENGINE="spark", SPARK_REMOTE=cluster.remote_url, DAGSTER_HOME=str(tmp_path)
+        )
+    )
+    assert seen["total"] == 499_500
+    assert seen["connect"] is True
+    assert seen["listening"] == [], seen  # a client: nothing of it listens

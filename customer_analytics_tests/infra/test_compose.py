@@ -602,7 +602,8 @@ def test_the_extras_of_the_image_are_the_stacks_clients(image_distributions):
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     dev = {distribution_name(r) for r in pyproject["project"]["optional-dependencies"]["dev"]}
     # dagster-postgres (psycopg2) for the instance, of the Dagster release of the project's
-    # other integrations; pyspark's Spark Connect client; PyMySQL's `cryptography`.
+    # other integrations; pyspark's Spark Connect client (the project's own); PyMySQL's
+    # `cryptography`.
     assert image_distributions["dagster-postgres"] == image_distributions["dagster-aws"]
     assert {
         "psycopg2-binary",
