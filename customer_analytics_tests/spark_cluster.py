@@ -9,6 +9,7 @@ under one folder (`--folder`, a temporary one by default). The tests start the s
 """
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -33,6 +34,9 @@ SPARK_ENVIRONMENT = (
 )
 # A JVM takes seconds to start; on a loaded 2-core machine, tens of seconds.
 STARTUP_SECONDS = 120
+# What an application of the tests may take on the cluster, start-up included.
+CLIENT_SECONDS = 600
+REPO_ROOT = Path(__file__).resolve().parents[1]
 CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
 # What each worker offers: task slots and memory for the executors of two applications at once
 # (the Connect server and a driver), whatever the machine's cores.
@@ -188,6 +192,23 @@ def loopback_cluster(folder: Path, workers: int = 2, connect: bool = True) -> It
             wait_until(lambda: accepts_connections(connect_port), server, log, "Connect server")
             remote_url = f"sc://127.0.0.1:{connect_port}"
         yield Cluster(master_url, remote_url, folder)
+
+
+def run_client(module: str, env: dict[str, str], *arguments: str) -> dict:
+    """A module of the tests run as a Spark application (a driver of the cluster, or a Spark
+    Connect client) in a process of its own: the JSON of the last line it prints."""
+    finished = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CLIENT_SECONDS,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{finished.stderr[-3000:]}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> None:

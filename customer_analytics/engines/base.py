@@ -6,10 +6,10 @@ files into rows, runs that SQL (Spark renders it first, `engines/dialect.py`), w
 result straight to the lake, and returns only small results to Python.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -52,8 +52,9 @@ Source: TypeAlias = "LakeFiles | pa.Table | Query | DataFrame"
 
 @dataclass(frozen=True)
 class ParsedPartition:
-    """A partition of a raw log (a day, an hour), split into the rows that pass every rule and
-    those quarantined."""
+    """Partitions of a raw log (a day, an hour, or a range of days parsed in one plan), split
+    into the rows that pass every rule and those quarantined. Over a range, every part has the
+    partition's column (`date`)."""
 
     valid: Query
     quarantine: Query
@@ -62,10 +63,14 @@ class ParsedPartition:
 
 class Engine(Protocol):
     name: str  # "duckdb" or "spark": the dialect its SQL is rendered in
+    # Whether a range of partitions is computed as one plan (Spark: the jobs of a backfill do not
+    # grow with its days) or one partition at a time (DuckDB: memory bounded by one partition).
+    computes_ranges: bool
 
-    def text_lines(self, location: Location, relative: str) -> Source:
-        """The lines of a text file: `line_number` (1-based physical line) and `raw_line` (its
-        text, line ending and a leading byte-order mark removed)."""
+    def text_lines(self, location: Location, relatives: Sequence[str]) -> Source:
+        """The lines of text files: `file` (the file's index in `relatives`), `line_number`
+        (1-based physical line of its file) and `raw_line` (its text, line ending and a leading
+        byte-order mark removed)."""
 
     def native(self, sql: str, **sources: Source) -> Source:
         """SQL in the engine's own dialect, not rendered: for what only it can do (decoding
@@ -77,8 +82,13 @@ class Engine(Protocol):
     def materialized(self, query: Query) -> AbstractContextManager[Source]:
         """The query computed once, for several queries over it; released on exit."""
 
-    def write(self, query: Query, location: Location, relative: str) -> None:
-        """Writes the result, cast to the query's schema, as one Parquet file."""
+    def write(
+        self, query: Query, location: Location, files: Mapping[str, str], by: str | None = None
+    ) -> None:
+        """Writes the result, cast to the query's schema, as one Parquet file per partition:
+        `files` maps each partition's key to its file, and a row goes to the key that its
+        column `by` reads as text. A partition without rows gets a file without rows; a single
+        file takes every row (`by` may then be None)."""
 
     def fetch(self, query: Query) -> pa.Table:
         """The result as an Arrow table, cast to the query's schema: for small results only."""
@@ -86,12 +96,28 @@ class Engine(Protocol):
     def one_row(self, sql: str, **sources: Source) -> dict:
         """The single row of an aggregate query, as a dict of Python values."""
 
+    def jobs(self) -> int | None:
+        """The jobs the engine has run since it was made (Spark's, on a classic session), for
+        the run's metadata; None where there is no such count."""
+
     def close(self) -> None: ...
 
 
-def rows_by_value(engine: Engine, column: str, source: Source) -> Iterator[tuple[Any, int]]:
-    """(value, rows) for each value of `column`, from an aggregate the engine computes."""
+def rows_by_values(engine: Engine, columns: Sequence[str], source: Source) -> dict[tuple, int]:
+    """Rows for each combination of values of `columns` (SQL expressions), from one aggregate
+    the engine computes."""
+    selected = ", ".join(f"{column} AS value_{i}" for i, column in enumerate(columns))
+    grouped = ", ".join(str(i) for i in range(1, len(columns) + 1))
     counts = engine.fetch(
-        Query(f"SELECT {column} AS value, count(*) AS n FROM t GROUP BY 1", sources={"t": source})
+        Query(f"SELECT {selected}, count(*) AS n FROM t GROUP BY {grouped}", sources={"t": source})
     )
-    return zip(counts["value"].to_pylist(), counts["n"].to_pylist(), strict=True)
+    *values, rows = counts.to_pydict().values()
+    return dict(zip(zip(*values, strict=True), rows, strict=True))
+
+
+def partition_batches(engine: Engine, keys: Sequence[str], ranges: bool = True) -> list[list[str]]:
+    """The partitions of a run in the groups the engine computes at once (`computes_ranges`);
+    one at a time when `ranges` is False (a source read in Python, a partition at a time)."""
+    if engine.computes_ranges and ranges:
+        return [list(keys)] if keys else []
+    return [[key] for key in keys]

@@ -5,7 +5,7 @@ A local lake is scanned by DuckDB's own Parquet reader, one in S3 as lazy Arrow 
 never held twice.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from itertools import count
 
@@ -67,6 +67,7 @@ class DuckDBEngine:
     holds is refused rather than silently read as the other source."""
 
     name = "duckdb"
+    computes_ranges = False
 
     def __init__(self) -> None:
         self.connection = duckdb.connect()
@@ -76,8 +77,18 @@ class DuckDBEngine:
     def close(self) -> None:
         self.connection.close()
 
-    def text_lines(self, location: Location, relative: str) -> pa.Table:
-        return split_lines(location.read_buffer(relative))
+    def jobs(self) -> None:
+        return None  # DuckDB runs queries, not jobs
+
+    def text_lines(self, location: Location, relatives: Sequence[str]) -> pa.Table:
+        return pa.concat_tables(
+            [
+                (lines := split_lines(location.read_buffer(relative))).add_column(
+                    0, "file", pa.array(np.full(lines.num_rows, file, np.int32))
+                )
+                for file, relative in enumerate(relatives)
+            ]
+        )
 
     def native(self, sql: str, **sources: Source) -> Query:
         return Query(sql, sources=sources)  # DuckDB's dialect is the transforms' own
@@ -163,17 +174,22 @@ class DuckDBEngine:
         finally:
             self.connection.execute(f'DROP TABLE IF EXISTS "{table}"')
 
-    def write(self, query: Query, location: Location, relative: str) -> None:
-        """DuckDB's own COPY: the result streams to Parquet, encoded on every core."""
+    def write(
+        self, query: Query, location: Location, files: Mapping[str, str], by: str | None = None
+    ) -> None:
+        """DuckDB's own COPY: the result streams to Parquet, encoded on every core; one COPY
+        per partition, of the rows of its key."""
+        with self._relation(query) as relation, self._view_of(relation, "_written"):
+            for key, relative in files.items():
+                rows = "" if len(files) == 1 else f" WHERE CAST({by} AS VARCHAR) = {literal(key)}"
 
-        def copy(path: str) -> None:
-            with self._relation(query) as relation, self._view_of(relation, "_written"):
-                self.connection.execute(
-                    f"COPY (SELECT {self._typed_columns(query.schema)} FROM _written) "
-                    f"TO {literal(path)} (FORMAT parquet, COMPRESSION snappy)"
-                )
+                def copy(path: str, rows: str = rows) -> None:
+                    self.connection.execute(
+                        f"COPY (SELECT {self._typed_columns(query.schema)} FROM _written{rows}) "
+                        f"TO {literal(path)} (FORMAT parquet, COMPRESSION snappy)"
+                    )
 
-        location.write_file(relative, copy)
+                location.write_file(relative, copy)
 
     def fetch(self, query: Query) -> pa.Table:
         with self._relation(query) as relation:

@@ -8,7 +8,7 @@ files is Spark's own. Nothing large comes back to the driver: the lake is read w
 import ipaddress
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import pyarrow as pa
@@ -39,6 +39,14 @@ SESSION_CONFIG = {
     "spark.sql.files.maxPartitionBytes": str(SPLIT_BYTES),
     "spark.sql.files.openCostInBytes": str(UNSPLIT_BYTES),
 }
+_BLOCK_OFFSETS = pa.schema(
+    [
+        ("block_path", pa.string()),
+        ("block_start", pa.int64()),
+        ("file", pa.int32()),
+        ("offset", pa.int64()),
+    ]
+)
 # Shuffle partitions are sized to the data: one per this many bytes of input, at least one.
 BYTES_PER_SHUFFLE_PARTITION = 128 * 1024 * 1024
 
@@ -120,31 +128,62 @@ def spark_uri(uri: str) -> str:
     return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri
 
 
-# Spark has no line numbers: they come from the file's blocks. A line belongs to the block it
+# Spark has no line numbers: they come from the files' blocks. A line belongs to the block it
 # starts in, and a block is read in order by one task, so its lines have consecutive positions
-# (`monotonically_increasing_id`, the same on every read of the file). A line's number is the
-# lines of the blocks before its own (by offset in the file) plus its distance from the first
-# line of its block: the offset of its block, counted once on the driver from a few rows (a file
-# of one block, whose first position is 0, needs no count).
+# (`monotonically_increasing_id`, the same on every read of the same files). A line's number is
+# the lines of its file's blocks before its own plus its distance from the first line of its
+# block: the blocks of every file are counted in one aggregate, and their offsets joined back. A
+# single file of one block is the first of the first task: its first position is 0, no count.
 _NUMBERED_LINES = """
     WITH numbered AS (
-        SELECT position + {offset_of_block} AS line_number,
+        SELECT {file} AS file, position + {offset} AS line_number,
                make_valid_utf8(TRIM(TRAILING '\\r' FROM value)) AS line, file_size
-        FROM {{text}}
+        FROM {{text}} {offsets}
     )
-    SELECT line_number,
+    SELECT file, line_number,
            CASE WHEN line_number = 1 THEN regexp_replace(line, '^\\uFEFF', '') ELSE line END
                AS raw_line
     FROM numbered
     -- A file that is only a byte-order mark has no line.
     WHERE NOT (file_size = 3 AND line_number = 1 AND line = '\\uFEFF')
 """
+_OFFSETS_JOINED = "JOIN {offsets} ON file_path = block_path AND block = block_start"
+# Where a partitioned write puts each partition's rows: `<folder>/_partition=<key>/`.
+_PARTITION = "_partition"
+
+
+def _distributed(tree: exp.Expression, by: str) -> exp.Select:
+    """The query (Spark's dialect) with its partition's key (column `by` as text), all the rows
+    of a partition in one task, in the query's order there: its ORDER BY becomes DISTRIBUTE BY
+    the key, SORT BY the key then the same order (which may name columns it does not select)."""
+    if not isinstance(tree, exp.Select):
+        tree = exp.select("*").from_(tree.subquery("unordered"))
+    order = tree.args.get("order")
+    tree.set("order", None)
+    tree = tree.select(exp.cast(exp.column(by), "STRING").as_(_PARTITION), copy=False)
+    tree.set("distribute", exp.Distribute(expressions=[exp.column(_PARTITION)]))
+    ordered = [exp.Ordered(this=exp.column(_PARTITION)), *(order.expressions if order else [])]
+    tree.set("sort", exp.Sort(expressions=ordered))
+    return tree
+
+
+def _escaped(key: str) -> str:
+    """A partition's key as Spark names its folder: `:` and the like escaped (`%3A`)."""
+    return urllib.parse.quote(key, safe=" !$&()+,-.;<>@_`|~")
+
+
+def _file_index(path: str, relatives: Sequence[str]) -> int:
+    """The index of the file Spark names by `path` (a URI, escaped) among `relatives`."""
+    unescaped = urllib.parse.unquote(path)
+    (index,) = [i for i, relative in enumerate(relatives) if unescaped.endswith(f"/{relative}")]
+    return index
 
 
 class SparkEngine:
     """Runs on a SparkSession it is given (dagster-pyspark's, or a test's)."""
 
     name = "spark"
+    computes_ranges = True
 
     def __init__(self, session) -> None:
         from pyspark.sql import functions
@@ -152,6 +191,18 @@ class SparkEngine:
         self.session = session
         self._functions = functions
         self._views: list[str] = []
+        # The jobs of this engine are told apart by a job group of their own (a classic session;
+        # a Spark Connect client sees no jobs).
+        self._job_group = None
+        if not type(session).__module__.startswith("pyspark.sql.connect"):
+            self._job_group = f"customer_analytics-{uuid.uuid4().hex}"
+            session.sparkContext.setJobGroup(self._job_group, "customer_analytics engine")
+
+    def jobs(self) -> int | None:
+        if self._job_group is None:
+            return None
+        tracker = self.session.sparkContext.statusTracker()
+        return len(tracker.getJobIdsForGroup(self._job_group))
 
     def close(self) -> None:
         for view in self._views:
@@ -166,8 +217,9 @@ class SparkEngine:
         self._views.append(unique)
         return unique
 
-    def _rendered(self, query: Query):
-        """The query rendered for Spark, each source's name pointing at its own view."""
+    def _rendered(self, query: Query, partitioned_by: str | None = None):
+        """The query rendered for Spark, each source's name pointing at its own view; with
+        `partitioned_by`, distributed by partition (`_distributed`)."""
         names = {name: self._view(name, self.frame(inner)) for name, inner in query.sources.items()}
         tree = sqlglot.parse_one(render(query.sql, "spark"), read="spark")
         for table in tree.find_all(exp.Table):
@@ -175,6 +227,8 @@ class SparkEngine:
                 if not table.alias:  # columns qualified by the source's name still resolve
                     table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
                 table.set("this", exp.to_identifier(names[table.name]))
+        if partitioned_by:
+            tree = _distributed(tree, partitioned_by)
         return self.session.sql(tree.sql(dialect="spark"))
 
     def frame(self, source: Source):
@@ -196,34 +250,53 @@ class SparkEngine:
         partitions = max(1, -(-input_bytes // BYTES_PER_SHUFFLE_PARTITION))
         self.session.conf.set("spark.sql.shuffle.partitions", str(partitions))
 
-    def text_lines(self, location: Location, relative: str):
-        size = location.size(relative)
-        self._size_shuffles(size)
+    def text_lines(self, location: Location, relatives: Sequence[str]):
+        sizes = [location.size(relative) for relative in relatives]
+        self._size_shuffles(sum(sizes))
         column = self._functions.col
         text = (
             self.session.read.option("lineSep", "\n")
-            .text(spark_uri(location.describe(relative)))
+            .text([spark_uri(location.describe(relative)) for relative in relatives])
             .select(
                 "value",
+                column("_metadata.file_path").alias("file_path"),
                 column("_metadata.file_block_start").alias("block"),
                 column("_metadata.file_size").alias("file_size"),
                 self._functions.monotonically_increasing_id().alias("position"),
             )
         )
-        if size <= UNSPLIT_BYTES:
-            return self.session.sql(_NUMBERED_LINES.format(offset_of_block=1), text=text)
+        if len(relatives) == 1 and sizes[0] <= UNSPLIT_BYTES:
+            numbered = _NUMBERED_LINES.format(file=0, offset=1, offsets="")
+            return self.session.sql(numbered, text=text)
+        return self.session.sql(
+            _NUMBERED_LINES.format(file="file", offset="offset", offsets=_OFFSETS_JOINED),
+            text=text,
+            offsets=self._block_offsets(text, relatives),
+        )
+
+    def _block_offsets(self, text, relatives: Sequence[str]):
+        """Each block's file and what turns a position in it into a line number, from one
+        aggregate over every file."""
+        functions = self._functions
         blocks = (
-            text.groupBy("block")
-            .agg(self._functions.count("*").alias("lines"), self._functions.min("position"))
-            .orderBy("block")
+            text.groupBy("file_path", "block")
+            .agg(functions.count("*").alias("lines"), functions.min("position"))
+            .orderBy("file_path", "block")
             .collect()
         )
-        offsets, before = [], 0
-        for block, lines, first_position in blocks:
-            offsets.append(f"WHEN {block} THEN {before - first_position + 1}")
-            before += lines
-        offset_of_block = f"CASE block {' '.join(offsets)} END" if offsets else "0"
-        return self.session.sql(_NUMBERED_LINES.format(offset_of_block=offset_of_block), text=text)
+        offsets: dict[str, list] = {"block_path": [], "block_start": [], "file": [], "offset": []}
+        before: dict[str, int] = {}
+        for path, block, lines, first_position in blocks:
+            offsets["block_path"].append(path)
+            offsets["block_start"].append(block)
+            offsets["file"].append(_file_index(path, relatives))
+            offsets["offset"].append(before.get(path, 0) - first_position + 1)
+            before[path] = before.get(path, 0) + lines
+        return functions.broadcast(
+            self.session.createDataFrame(
+                pa.table(offsets, schema=_BLOCK_OFFSETS) if blocks else _BLOCK_OFFSETS.empty_table()
+            )
+        )
 
     def native(self, sql: str, **sources: Source):
         return self.session.sql(
@@ -239,18 +312,16 @@ class SparkEngine:
             rows=self.session.createDataFrame(rows),
         )
 
-    def _typed(self, query: Query):
-        frame = self.frame(query)
-        if query.schema is None:
+    def _typed(self, frame, schema: pa.Schema | None, *kept: str):
+        """The frame cast to the schema, and the columns `kept` as they are."""
+        if schema is None:
             return frame
         from pyspark.sql.pandas.types import from_arrow_type
 
         column = self._functions.col
         return frame.select(
-            *(
-                column(f"`{f.name}`").cast(from_arrow_type(f.type)).alias(f.name)
-                for f in query.schema
-            )
+            *(column(f"`{f.name}`").cast(from_arrow_type(f.type)).alias(f.name) for f in schema),
+            *kept,
         )
 
     @contextmanager
@@ -262,21 +333,38 @@ class SparkEngine:
         finally:
             frame.unpersist()
 
-    def write(self, query: Query, location: Location, relative: str) -> None:
-        """One task writes the ordered result into a folder beside the target; its single part
-        file is then moved to the target name."""
-        folder = f"{relative}.spark-{uuid.uuid4().hex}"
+    def write(
+        self, query: Query, location: Location, files: Mapping[str, str], by: str | None = None
+    ) -> None:
+        """The executors write the result into a folder beside the targets, one task per
+        partition (a range's partitions in parallel, each in its order); each partition's part
+        file is then moved to its target name."""
+        first = next(iter(files.values()))
+        folder = f"{first}.spark-{uuid.uuid4().hex}"
         try:
-            self._typed(query).coalesce(1).write.mode("overwrite").parquet(
+            if len(files) == 1:
+                self._typed(self.frame(query), query.schema).coalesce(1).write.mode(
+                    "overwrite"
+                ).parquet(spark_uri(location.describe(folder)))
+                (part,) = location.list_files(folder, ".parquet")
+                location.move(part, first)
+                return
+            partitioned = self._typed(self._rendered(query, by), query.schema, _PARTITION)
+            partitioned.write.partitionBy(_PARTITION).mode("overwrite").parquet(
                 spark_uri(location.describe(folder))
             )
-            (part,) = location.list_files(folder, ".parquet")
-            location.move(part, relative)
+            for key, relative in files.items():
+                parts = location.list_files(f"{folder}/{_PARTITION}={_escaped(key)}", ".parquet")
+                if parts:
+                    (part,) = parts
+                    location.move(part, relative)
+                else:
+                    location.write_parquet(relative, query.schema.empty_table())
         finally:
             location.delete_tree(folder)
 
     def fetch(self, query: Query) -> pa.Table:
-        table = self._typed(query).toArrow()
+        table = self._typed(self.frame(query), query.schema).toArrow()
         return table if query.schema is None else table.cast(query.schema)
 
     def one_row(self, sql: str, **sources: Source) -> dict:

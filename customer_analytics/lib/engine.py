@@ -41,6 +41,8 @@ class ComputeEngine(dg.ConfigurableResource):
             engine.close()
 
 
-def engine_metadata(engine: Engine) -> dict[str, str]:
-    """What the UI shows of the engine that produced a materialization."""
-    return {"engine": engine.name}
+def engine_metadata(engine: Engine) -> dict[str, str | int]:
+    """What the UI shows of the engine that produced a materialization: its name, and the
+    Spark jobs the step has run so far where Spark counts them."""
+    jobs = engine.jobs()
+    return {"engine": engine.name} | ({} if jobs is None else {"spark_jobs": jobs})

@@ -6,8 +6,10 @@ once the raw checks have passed.
 Every output comes from one read of the partition. Any may be materialized alone (the
 multi-asset is subsettable); the others are then written from the same read all the same and
 reported as materialization events, so the outputs of a partition never disagree. Each
-partition is written to the lake by the engine as soon as it is parsed (`lib/staging.py`): the
-run holds one partition, however many it covers."""
+partition is written to the lake by the engine as soon as it is parsed (`lib/staging.py`). On
+DuckDB the run parses one partition at a time, so it holds one partition however many it covers;
+on Spark, a log whose files the engine reads itself (`parses_ranges`) parses the whole range in
+one plan, so that a backfill's Spark jobs do not grow with its days."""
 
 import time
 from collections import Counter
@@ -19,7 +21,13 @@ from datetime import date, timedelta
 import dagster as dg
 import pyarrow as pa
 
-from customer_analytics.engines.base import Engine, ParsedPartition, Query, Source, rows_by_value
+from customer_analytics.engines.base import (
+    Engine,
+    ParsedPartition,
+    Query,
+    partition_batches,
+    rows_by_values,
+)
 from customer_analytics.lib.automation import newest_day, nightly_deadline, when_inputs_ready
 from customer_analytics.lib.checks import Check, CheckThresholds, check_specs, run_checks
 from customer_analytics.lib.engine import ENGINE_KIND, ComputeEngine, engine_metadata
@@ -30,6 +38,7 @@ from customer_analytics.lib.partitions import HOUR_KEY, partition_date, partitio
 from customer_analytics.lib.raw_checks import PartitionCounts, ValidatedPartitions, volume_check
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.lib.staging import StagedPartitions, StoredPartitions
+from customer_analytics.rules.sql import literal
 
 # The missing partitions a failure names: a backfill of hours may miss hundreds.
 MISSING_SHOWN = 10
@@ -97,7 +106,10 @@ class RawLog:
     reasons: tuple[str, ...]  # the rules' QUARANTINE_REASONS
     checks: Sequence[Check[ValidatedPartitions]]
     files: Callable[[LandingZone, date], str]  # the file or folder of a partition
-    parse: Callable[[Engine, LandingZone, date], AbstractContextManager[ParsedPartition]]
+    # Parses partitions at once: several only when `parses_ranges` and the engine computes
+    # ranges (`Engine.computes_ranges`); their rows then have the unit's column.
+    parse: Callable[[Engine, LandingZone, Sequence[date]], AbstractContextManager[ParsedPartition]]
+    parses_ranges: bool = False
     rows_are: str = "rows"  # what a row is, in the log line and the metadata
     # Reasons of rows kept in the quarantine that are no rejection (the web's redeliveries).
     set_apart: tuple[str, ...] = ()
@@ -107,6 +119,20 @@ class RawLog:
     @property
     def outputs(self) -> tuple[LakeOutput, ...]:
         return (self.valid, self.quarantine, *(side.output for side in self.side_outputs))
+
+
+def one_at_a_time(
+    parse: Callable[[Engine, LandingZone, date], AbstractContextManager[ParsedPartition]],
+) -> Callable[[Engine, LandingZone, Sequence[date]], AbstractContextManager[ParsedPartition]]:
+    """`RawLog.parse` of a log that parses one partition at a time (not `parses_ranges`)."""
+
+    def parse_one(
+        engine: Engine, landing: LandingZone, partitions: Sequence[date]
+    ) -> AbstractContextManager[ParsedPartition]:
+        (partition,) = partitions
+        return parse(engine, landing, partition)
+
+    return parse_one
 
 
 def _out(unit: PartitionUnit, output: LakeOutput) -> dg.AssetOut:
@@ -168,28 +194,28 @@ def _ingested(
     lake: Lake,
     thresholds: CheckThresholds,
 ) -> Iterator[dg.Output | dg.AssetCheckResult | dg.AssetMaterialization]:
-    """Parses each partition and stages its outputs as soon as it is parsed, runs the raw
-    checks on the staged partitions, then puts them in place and emits them."""
+    """Parses the partitions in the batches the engine computes at once, staging each batch's
+    outputs as soon as it is parsed; runs the raw checks on the staged partitions, then puts
+    them in place and emits them."""
     counts = []
     side_rows: Counter[str] = Counter()
     with StagedPartitions(lake, context.run.run_id, engine) as staged:
-        for key, partition in partitions.items():
+        for keys in partition_batches(engine, list(partitions), log.parses_ranges):
             started = time.perf_counter()
-            with log.parse(engine, landing, partition) as parsed:
-                staged.write(log.valid.name, key, parsed.valid)
-                staged.write(log.quarantine.name, key, parsed.quarantine)
-                partition_side_rows = {}
-                for side in log.side_outputs:
-                    rows = side.rows(parsed)
-                    staged.write(side.output.name, key, rows)
-                    partition_side_rows[side.output.name] = _row_count(engine, rows)
-                partition_counts = _counted(engine, log, partition, parsed.checked)
-            counts.append(partition_counts)
-            side_rows.update(partition_side_rows)
-            context.log.info(
-                f"{key}: {_figures(log, partition_counts, partition_side_rows)}, "
-                f"on {engine.name} ({time.perf_counter() - started:.1f} s)"
-            )
+            batch = {key: partitions[key] for key in keys}
+            batch_counts, batch_side_rows = _parsed(log, engine, landing, staged, batch)
+            seconds = time.perf_counter() - started
+            for key, partition_counts in batch_counts.items():
+                counts.append(partition_counts)
+                side_rows.update(batch_side_rows[key])
+                figures = _figures(log, partition_counts, batch_side_rows[key])
+                timing = f" ({seconds:.1f} s)" if len(keys) == 1 else ""
+                context.log.info(f"{key}: {figures}, on {engine.name}{timing}")
+            if len(keys) > 1:
+                context.log.info(
+                    f"{len(keys)} {log.unit.name}s of {log.valid.name} parsed in one plan on "
+                    f"{engine.name} ({seconds:.1f} s)"
+                )
         validated = ValidatedPartitions(
             partitions=counts,
             engine=engine,
@@ -213,15 +239,41 @@ def _ingested(
             yield from _stored_alongside(context, lake, stored[output.name], recorded)
 
 
-def _counted(engine: Engine, log: RawLog, partition: date, checked: Source) -> PartitionCounts:
-    by_reason = dict(rows_by_value(engine, "reason", checked))
+def _parsed(
+    log: RawLog,
+    engine: Engine,
+    landing: LandingZone,
+    staged: StagedPartitions,
+    batch: dict[str, date],  # by key
+) -> tuple[dict[str, PartitionCounts], dict[str, dict[str, int]]]:
+    """Parses partitions at once and stages their outputs; each partition's counts and the rows
+    of its side outputs, each from one aggregate over the batch."""
+    keys = list(batch)
+    # A row's partition: the one parsed, else the text of the unit's column.
+    key_of_row = literal(keys[0]) if len(keys) == 1 else f"CAST({log.unit.column} AS VARCHAR)"
+    with log.parse(engine, landing, list(batch.values())) as parsed:
+        written = [(log.valid, parsed.valid), (log.quarantine, parsed.quarantine)]
+        written += [(side.output, side.rows(parsed)) for side in log.side_outputs]
+        for output, rows in written:
+            staged.write(output.name, keys, rows, log.unit.column)
+        by_reason = rows_by_values(engine, [key_of_row, "reason"], parsed.checked)
+        side_rows = {
+            side.output.name: rows_by_values(engine, [key_of_row], side.rows(parsed))
+            for side in log.side_outputs
+        }
+    counts = {
+        key: _counted(log, partition, {r: n for (k, r), n in by_reason.items() if k == key})
+        for key, partition in batch.items()
+    }
+    return counts, {
+        key: {name: rows.get((key,), 0) for name, rows in side_rows.items()} for key in keys
+    }
+
+
+def _counted(log: RawLog, partition: date, by_reason: dict[str | None, int]) -> PartitionCounts:
     valid = by_reason.pop(None, 0)
     set_apart = {reason: by_reason.pop(reason, 0) for reason in log.set_apart}
     return PartitionCounts(partition, valid, by_reason, set_apart)
-
-
-def _row_count(engine: Engine, query: Query) -> int:
-    return engine.one_row("SELECT count(*) AS n FROM side", side=query)["n"]
 
 
 def _figures(log: RawLog, counts: PartitionCounts, side_rows: dict[str, int]) -> str:

@@ -1,13 +1,15 @@
 """Partitions written to the lake one at a time and put in place together.
 
 A range run (a single-run backfill) writes each partition (a day, an hour) as soon as it is
-computed, beside its place in a hidden folder of its own (`<asset>/.staged/<run id>/<key>.parquet`),
-so that it holds one partition in memory however many it covers. Once the checks have passed,
+computed (one at a time on DuckDB, so that it holds one partition in memory however many it
+covers; all at once on Spark), beside its place in a hidden folder of its own
+(`<asset>/.staged/<run id>/<key>.parquet`). Once the checks have passed,
 every staged file is moved over its partition file; when they fail, or the run dies, the staged
 files are dropped and the lake keeps what it had. What the assets then hand
 to the IO manager is a reference to the files written, never their rows.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -50,14 +52,16 @@ class StagedPartitions:
     def _staged_file(self, asset: str, key: str) -> str:
         return f"{self._run_folder(asset)}/{key}.parquet"
 
-    def write(self, asset: str, key: str, query: Query) -> None:
-        """The engine writes the query's result as the staged file of a partition."""
+    def write(self, asset: str, keys: Sequence[str], query: Query, by: str | None = None) -> None:
+        """The engine writes the query's result as the staged files of partitions: with more
+        than one key, each row to the key its column `by` reads as text (`Engine.write`)."""
         files = self._staged.setdefault(asset, {})
         if not files:
             self.lake.location.remove_stale_below(f"{asset}/{STAGING_FOLDER}", STALE_STAGED_SECONDS)
-        files[key] = self._staged_file(asset, key)
+        written = {key: self._staged_file(asset, key) for key in keys}
+        files.update(written)
         self._schemas[asset] = query.schema
-        self.engine.write(query, self.lake.location, files[key])
+        self.engine.write(query, self.lake.location, written, by)
 
     def files(self, asset: str) -> LakeFiles:
         """The staged partitions of `asset`, by reference (for the checks)."""

@@ -52,6 +52,7 @@ class Report:
         self.figures: list[Figure] = []
         self.profiles: dict[str, dict] = {}  # row count and checksum of each profile table
         self.mysql: dict[str, int] = {}  # rows/s of each way of loading MySQL
+        self.spark_jobs: dict[str, int] = {}  # Spark jobs of a backfill, by its days
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
@@ -117,6 +118,10 @@ class Report:
             ),
             *self._engines_agree(),
             *(
+                f"- Spark jobs of a backfill of {days}: {jobs}"
+                for days, jobs in self.spark_jobs.items()
+            ),
+            *(
                 f"- MySQL, {name.removesuffix('_rows_per_second').replace('_', ' ')}: "
                 f"{value:,} rows/s"
                 for name, value in self.mysql.items()
@@ -142,6 +147,7 @@ class Report:
                     "profiles": self.profiles,
                     "same_profiles": self.same_profiles(),
                     "mysql": self.mysql,
+                    "spark_jobs": self.spark_jobs,
                 },
                 indent=2,
             )

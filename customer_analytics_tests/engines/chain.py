@@ -13,7 +13,7 @@ from customer_analytics.defs.content.schemas import CONTENT_QUARANTINE, RAW_LOG_
 from customer_analytics.defs.content.transforms import (
     customer_content_stats,
     daily_pivot,
-    parse_content_day,
+    parse_content_days,
 )
 from customer_analytics.defs.search.landing import read_search_day
 from customer_analytics.defs.search.schemas import (
@@ -27,7 +27,7 @@ from customer_analytics.defs.search.transforms import (
     monthly_top_keyword,
     parse_search_day,
 )
-from customer_analytics.engines.base import Engine, LakeFiles
+from customer_analytics.engines.base import Engine, LakeFiles, partition_batches
 from customer_analytics.engines.storage import Location
 from customer_analytics.lib.landing import LandingZone
 from customer_analytics.rules.tables import (
@@ -69,11 +69,11 @@ class ChainRun:
         )
 
 
-def _write(run: ChainRun, engine: Engine, asset: str, key: str, query) -> str:
-    relative = f"{asset}/{key}.parquet"
-    engine.write(query, run.lake, relative)
-    run.files[asset].append(relative)
-    return relative
+def _write(run: ChainRun, engine: Engine, asset: str, keys: Sequence[str], query) -> None:
+    """The query's rows of each key (its `date` as text) as that key's file."""
+    files = {key: f"{asset}/{key}.parquet" for key in keys}
+    engine.write(query, run.lake, files, "date")
+    run.files[asset].extend(files.values())
 
 
 def _month(day: date) -> date:
@@ -89,22 +89,30 @@ def run_content_chain(
     engine: Engine, raw: Location, lake: Location, days: Sequence[date]
 ) -> ChainRun:
     """raw_log_content and content_quarantine per day, daily_pivot per day from that day's raw
-    file, customer_content_stats per month over the month's pivots."""
+    file, customer_content_stats per month over the month's pivots; the days in the batches
+    the engine computes at once (`partition_batches`), as the assets run them."""
     run = ChainRun(lake)
     content_days = list(days)
+    batches = partition_batches(engine, [day.isoformat() for day in content_days])
 
     started = time.perf_counter()
-    for day in content_days:
-        relative = day_file(day)
-        with parse_content_day(engine, raw, relative, day) as parsed:
-            _write(run, engine, "raw_log_content", day.isoformat(), parsed.valid)
-            _write(run, engine, "content_quarantine", day.isoformat(), parsed.quarantine)
+    for keys in batches:
+        files = {day: day_file(day) for day in map(date.fromisoformat, keys)}
+        with parse_content_days(engine, raw, files) as parsed:
+            _write(run, engine, "raw_log_content", keys, parsed.valid)
+            _write(run, engine, "content_quarantine", keys, parsed.quarantine)
     run.seconds["parse_content"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    for day, raw_file in zip(content_days, list(run.files["raw_log_content"]), strict=True):
-        query = daily_pivot(run.lake_files("raw_log_content", [raw_file]))
-        _write(run, engine, "daily_pivot", day.isoformat(), query)
+    for keys in batches:
+        raw_files = [f"raw_log_content/{key}.parquet" for key in keys]
+        _write(
+            run,
+            engine,
+            "daily_pivot",
+            keys,
+            daily_pivot(run.lake_files("raw_log_content", raw_files)),
+        )
     run.seconds["daily_pivot"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -112,7 +120,7 @@ def run_content_chain(
     for month in months:
         pivots = _of_month(month, content_days, run.files["daily_pivot"])
         query = customer_content_stats(run.lake_files("daily_pivot", pivots))
-        _write(run, engine, "customer_content_stats", month.isoformat(), query)
+        _write(run, engine, "customer_content_stats", [month.isoformat()], query)
     run.seconds["customer_content_stats"] = time.perf_counter() - started
     return run
 
@@ -132,8 +140,8 @@ def run_search_chain(
     for day in search_days:
         events = read_search_day(landing, day, columns)
         with parse_search_day(engine, events, day) as parsed:
-            _write(run, engine, "raw_log_search", day.isoformat(), parsed.valid)
-            _write(run, engine, "search_quarantine", day.isoformat(), parsed.quarantine)
+            _write(run, engine, "raw_log_search", [day.isoformat()], parsed.valid)
+            _write(run, engine, "search_quarantine", [day.isoformat()], parsed.quarantine)
     run.seconds["parse_search"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -141,7 +149,7 @@ def run_search_chain(
     for month in search_months:
         of_month = _of_month(month, search_days, run.files["raw_log_search"])
         query = monthly_top_keyword(run.lake_files("raw_log_search", of_month))
-        _write(run, engine, "monthly_top_keyword", month.isoformat(), query)
+        _write(run, engine, "monthly_top_keyword", [month.isoformat()], query)
     run.seconds["monthly_top_keyword"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -149,6 +157,6 @@ def run_search_chain(
     query = customer_search_stats(
         run.lake_files("monthly_top_keyword"), categories, month, previous
     )
-    _write(run, engine, "customer_search_stats", month.isoformat(), query)
+    _write(run, engine, "customer_search_stats", [month.isoformat()], query)
     run.seconds["customer_search_stats"] = time.perf_counter() - started
     return run

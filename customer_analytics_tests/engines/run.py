@@ -1,6 +1,6 @@
 """Running the transforms on an engine from a test: a day file or table in, Arrow tables out.
 
-`parse_content_day` reads its day file through the engine, so a test writes the file first;
+`parse_content_days` reads its day files through the engine, so a test writes the file first;
 `parse_search_day` takes the conformed table. Both give queries, valid only while their
 context is open: `parse_content` and `parse_search` fetch the parts a test asserts (each fetch
 is a query, and a Spark query costs a fraction of a second), then close the day.
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from customer_analytics.defs.content.transforms import parse_content_day
+from customer_analytics.defs.content.transforms import parse_content_days
 from customer_analytics.defs.search.transforms import parse_search_day
 from customer_analytics.engines.base import Engine, LakeFiles, ParsedPartition
 from customer_analytics.engines.storage import Location
@@ -50,7 +50,7 @@ def content_day(
 ) -> Iterator[ParsedPartition]:
     """The day file of `data`, written under `folder`, parsed by the engine."""
     relative = write_day_file(folder, data, day)
-    with parse_content_day(engine, Location(str(folder)), relative, day) as parsed:
+    with parse_content_days(engine, Location(str(folder)), {day: relative}) as parsed:
         yield parsed
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from customer_analytics.definitions import compute_engine
 from customer_analytics.settings import Settings
 
-LISTEN = "0A"
-CONNECT = "pyspark.sql.connect"  # the package of a Spark Connect client's session  # the state of a listening socket in /proc/net/tcp
+LISTEN = "0A"  # the state of a listening socket in /proc/net/tcp
+CONNECT = "pyspark.sql.connect"  # the package of a Spark Connect client's session
 
 
 def process_tree(root: int) -> set[int]:

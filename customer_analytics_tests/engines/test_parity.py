@@ -2,8 +2,10 @@
 
 Once per module: the generator writes 4 content days of 50,000 lines and 2 search days in each
 of June and July 2022; each engine runs both chains end to end (`chain.py`), writing every
-output to its own lake as production does. Each test then compares one table of the two lakes,
-read back with Arrow and cast to its schema, in file order. Two more tests check that the sample
+output to its own lake as production does: DuckDB, Spark in local mode, and Spark on a real
+standalone cluster on loopback (master and two workers), as its driver and through its Spark
+Connect server (`chain_driver.py`). Each test then compares one table of DuckDB's lake with
+Spark's, read back with Arrow and cast to its schema, in file order. Two more tests check that the sample
 is dirty enough for the comparison to mean something, and that the counts the generator
 promises hold on each engine.
 """
@@ -36,6 +38,11 @@ from customer_analytics.sample_data import (
     generate_search_day,
 )
 from customer_analytics_tests.engines.chain import ChainRun, run_content_chain, run_search_chain
+from customer_analytics_tests.spark_cluster import (
+    Cluster,
+    environment_without_spark_addresses,
+    run_client,
+)
 
 SEED = 42
 CONTENT_DAYS = tuple(date(2022, 4, 1) + timedelta(days=i) for i in range(4))
@@ -44,6 +51,11 @@ LINES_PER_DAY = 50_000
 SEARCH_DAYS = (date(2022, 6, 1), date(2022, 6, 2), date(2022, 7, 1), date(2022, 7, 2))
 SEARCH_USERS = 2_000
 SEARCHES_PER_DAY = 3_000
+
+# keyword_category, for the chain drivers on the cluster.
+CATEGORIES_FILE = "categories.parquet"
+# Where the chains run on the loopback cluster: by a driver of its own, and through Connect.
+CLUSTER_SESSIONS = ("cluster", "connect")
 
 CONTENT_TABLES = ("raw_log_content", "content_quarantine", "daily_pivot", "customer_content_stats")
 SEARCH_TABLES = (
@@ -91,7 +103,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     search_files = tuple(
         generate_search_day(raw, day, users, rows=SEARCHES_PER_DAY) for day in SEARCH_DAYS
     )
-    return Sample(root, Location(str(raw)), content_files, search_files, _categories(search_files))
+    categories = _categories(search_files)
+    pq.write_table(categories, root / CATEGORIES_FILE)
+    return Sample(root, Location(str(raw)), content_files, search_files, categories)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +151,36 @@ def search_runs(engines, sample: Sample) -> dict[str, ChainRun]:
     )
 
 
+def _iso_days(days: tuple[date, ...]) -> str:
+    return ",".join(day.isoformat() for day in days)
+
+
+@pytest.fixture(scope="module")
+def cluster_runs(spark_cluster: Cluster, sample: Sample) -> dict[str, dict[str, ChainRun]]:
+    """Both chains on the loopback cluster, once by a driver of its own and once through its
+    Connect server; each session's runs by chain."""
+    runs = {}
+    for session in CLUSTER_SESSIONS:
+        address = (
+            {"SPARK_MASTER_URL": spark_cluster.master_url, "SPARK_DRIVER_MEMORY": "1g"}
+            if session == "cluster"
+            else {"SPARK_REMOTE": spark_cluster.remote_url}
+        )
+        lake = sample.root / f"lake_spark_{session}"
+        files = run_client(
+            "customer_analytics_tests.engines.chain_driver",
+            environment_without_spark_addresses(
+                COMPUTE_ENGINE="spark", DAGSTER_HOME=str(sample.root), **address
+            ),
+            *(str(sample.raw.uri), str(lake), str(sample.root / CATEGORIES_FILE)),
+            *(_iso_days(CONTENT_DAYS), _iso_days(SEARCH_DAYS)),
+        )
+        runs[session] = {
+            chain: ChainRun(Location(str(lake)), files=files[chain]) for chain in files
+        }
+    return runs
+
+
 def _key(row: dict) -> tuple:
     return tuple(row.values())
 
@@ -171,6 +215,17 @@ def test_content_table_is_the_same_on_both_engines(content_runs, table):
 @pytest.mark.parametrize("table", SEARCH_TABLES)
 def test_search_table_is_the_same_on_both_engines(search_runs, table):
     assert_same_rows(table, search_runs)
+
+
+@pytest.mark.parametrize("table", CONTENT_TABLES + SEARCH_TABLES)
+@pytest.mark.parametrize("session", CLUSTER_SESSIONS)
+def test_the_tables_are_the_same_on_a_cluster(
+    content_runs, search_runs, cluster_runs, session, table
+):
+    """Spark on the loopback cluster, as a driver and as a Connect client, gives DuckDB's tables."""
+    chain = "content" if table in CONTENT_TABLES else "search"
+    on_duckdb = (content_runs if chain == "content" else search_runs)["duckdb"]
+    assert_same_rows(table, {"duckdb": on_duckdb, f"spark {session}": cluster_runs[session][chain]})
 
 
 def _reasons_by_day(run: ChainRun, table: str) -> dict[date, Counter]:

@@ -3,25 +3,14 @@
 reach it otherwise, and where SPARK_DRIVER_HOST and SPARK_DRIVER_BIND_ADDRESS say when set."""
 
 import ipaddress
-import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from customer_analytics.definitions import compute_engine
 from customer_analytics.engines.spark import spark_config
 from customer_analytics.settings import Settings
-from customer_analytics_tests.fixtures.spark import _unavailable, _unavailable_reason
-from customer_analytics_tests.spark_cluster import (
-    Cluster,
-    environment_without_spark_addresses,
-    loopback_cluster,
-)
+from customer_analytics_tests.spark_cluster import environment_without_spark_addresses, run_client
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DRIVER_KEYS = ("spark.driver.host", "spark.driver.bindAddress")
 LOOPBACK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
@@ -125,32 +114,11 @@ def test_spark_connect_sets_no_driver_address():
 # --- a real standalone cluster on loopback ------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[Cluster]:
-    """A standalone master, two workers and a Spark Connect server on 127.0.0.1
-    (`spark_cluster.py`, what `make spark-cluster` starts)."""
-    if problem := _unavailable_reason():
-        _unavailable(problem)
-    with loopback_cluster(tmp_path_factory.mktemp("spark_cluster")) as started:
-        yield started
-
-
 def run_driver(env: dict[str, str]) -> dict:
-    """spark_cluster_driver.py in its own process; the JSON line it prints."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "customer_analytics_tests.engines.spark_cluster_driver"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    return run_client("customer_analytics_tests.engines.spark_cluster_driver", env)
 
 
-def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(cluster, tmp_path):
+def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(spark_cluster, tmp_path):
     """The project's own session (settings, then the engine resource of definitions.py) on a
     real standalone master at 127.0.0.1, in its own process: every socket that the driver's
     Python and JVM listen on, its RPC port and its block manager included, is on loopback, and
@@ -158,7 +126,7 @@ def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(cluster, tmp_
     seen = run_driver(
         environment_without_spark_addresses(
             COMPUTE_ENGINE="spark",
-            SPARK_MASTER_URL=cluster.master_url,
+            SPARK_MASTER_URL=spark_cluster.master_url,
             SPARK_DRIVER_MEMORY="512m",
             DAGSTER_HOME=str(tmp_path),
         )
@@ -177,12 +145,14 @@ def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(cluster, tmp_
     assert seen["driver_host"] == "127.0.0.1"
 
 
-def test_the_engine_runs_through_spark_connect_on_the_cluster(cluster, tmp_path):
+def test_the_engine_runs_through_spark_connect_on_the_cluster(spark_cluster, tmp_path):
     """With SPARK_REMOTE, the project's session is a Spark Connect client of the server, whose
     jobs run on the cluster's executors; the client runs no driver of its own."""
     seen = run_driver(
         environment_without_spark_addresses(
-            COMPUTE_ENGINE="spark", SPARK_REMOTE=cluster.remote_url, DAGSTER_HOME=str(tmp_path)
+            COMPUTE_ENGINE="spark",
+            SPARK_REMOTE=spark_cluster.remote_url,
+            DAGSTER_HOME=str(tmp_path),
         )
     )
     assert seen["total"] == 499_500

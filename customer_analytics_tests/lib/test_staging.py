@@ -47,8 +47,8 @@ def test_committed_days_replace_their_files_and_leave_nothing_staged(project, du
     lake = project.resources()["lake"]
     lake.location.write_parquet("pivot/2022-04-01.parquet", _day(0))
     with StagedPartitions(lake, "run-1", duckdb_engine) as staged:
-        staged.write("pivot", "2022-04-01", _query(1))
-        staged.write("pivot", "2022-04-02", _query(2))
+        staged.write("pivot", ["2022-04-01"], _query(1))
+        staged.write("pivot", ["2022-04-02"], _query(2))
         assert staged.files("pivot").dataset().to_table()["n"].to_pylist() == [1, 2]
         # Not in place before the commit: readers still see the old day only.
         assert lake.location.read_parquet("pivot/2022-04-01.parquet")["n"].to_pylist() == [0]
@@ -65,8 +65,8 @@ def test_days_staged_by_a_run_that_fails_are_dropped_and_the_lake_keeps_its_file
     lake = project.resources()["lake"]
     lake.location.write_parquet("pivot/2022-04-01.parquet", _day(0))
     with pytest.raises(RuntimeError), StagedPartitions(lake, "run-2", duckdb_engine) as staged:
-        staged.write("pivot", "2022-04-01", _query(1))
-        staged.write("pivot", "2022-04-02", _query(2))
+        staged.write("pivot", ["2022-04-01"], _query(1))
+        staged.write("pivot", ["2022-04-02"], _query(2))
         raise RuntimeError("a blocking check failed")
 
     assert _listing(project, "pivot") == ["2022-04-01.parquet"]
@@ -84,7 +84,7 @@ def test_the_staged_files_of_a_dead_run_are_removed_a_day_later(project, duckdb_
     os.utime(project.root / "lake" / dead, (long_ago, long_ago))
 
     with StagedPartitions(lake, "run-3", duckdb_engine) as staged:
-        staged.write("pivot", "2022-04-03", _query(3))
+        staged.write("pivot", ["2022-04-03"], _query(3))
         staged.commit()
 
     assert _listing(project, "pivot") == [

@@ -15,7 +15,7 @@ from customer_analytics.defs.content.checks import (
 )
 from customer_analytics.defs.content.rules import QUARANTINE_REASONS
 from customer_analytics.defs.content.schemas import CONTENT_QUARANTINE, RAW_LOG_CONTENT
-from customer_analytics.engines.base import LakeFiles, Query
+from customer_analytics.engines.base import LakeFiles, Query, partition_batches
 from customer_analytics.io_managers.warehouse import EXPORT_CSV, WarehouseResource
 from customer_analytics.lib.automation import nightly_deadline, when_inputs_ready
 from customer_analytics.lib.checks import check_specs, run_checks
@@ -79,9 +79,10 @@ RAW_LOG = RawLog(
     reasons=QUARANTINE_REASONS,
     checks=RAW_CHECKS,
     files=lambda landing, day: day_file(day),
-    parse=lambda engine, landing, day: content.parse_content_day(
-        engine, landing.location, day_file(day), day
+    parse=lambda engine, landing, days: content.parse_content_days(
+        engine, landing.location, {day: day_file(day) for day in days}
     ),
+    parses_ranges=True,
 )
 raw_log_content = raw_ingest_asset(RAW_LOG)
 
@@ -105,11 +106,12 @@ def daily_pivot(
     raw_log_content: LakeFiles,
 ):
     """Seconds watched per category for each (date, Contract) with a valid record that day."""
-    # One day at a time, staged in the lake: a backfill holds one day's pivot in memory.
+    # Staged in the lake a day at a time on DuckDB (a backfill holds one day's pivot in memory),
+    # the whole range in one plan on Spark.
     with engine.open() as opened, StagedPartitions(lake, context.run.run_id, opened) as staged:
-        for key in context.partition_keys:
-            day = lake.files("raw_log_content", [key], RAW_LOG_CONTENT)
-            staged.write("daily_pivot", key, content.daily_pivot(day))
+        for keys in partition_batches(opened, context.partition_keys):
+            days = lake.files("raw_log_content", keys, RAW_LOG_CONTENT)
+            staged.write("daily_pivot", keys, content.daily_pivot(days), "date")
         yield from run_checks(
             context,
             "daily_pivot",

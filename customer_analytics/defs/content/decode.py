@@ -2,9 +2,11 @@
 content domain written per engine, as JSON parsing is each engine's own. The rules then run on
 the decoded fields, in the same SQL on both engines (`transforms.py`).
 
-Both read `lines` (`line_number`, `raw_line`: `Engine.text_lines`) and apply the strictness of
+Both read `lines` (`file`, `line_number`, `raw_line`: `Engine.text_lines`) and apply the strictness of
 `rules.py`: a strict JSON object, no trailing comma, no NaN or Infinity, no key that is read twice.
 """
+
+from collections.abc import Sequence
 
 from customer_analytics.defs.content.rules import (
     HIT_KEYS,
@@ -20,6 +22,7 @@ from customer_analytics.rules.sql import literal, literals
 
 # What an engine decodes from each line of a day file, as it is in the line:
 DECODED_FIELDS = (
+    "file",  # the file's index among those read
     "line_number",  # 1-based physical line of the file
     "raw_line",  # its text, line ending and a leading byte-order mark removed
     "is_object",  # a strict JSON object (rules.py NOT_STRICT_JSON)
@@ -68,21 +71,21 @@ _STRICT = (
 # column, whose functions DuckDB runs on the whole dictionary.
 _DUCKDB = f"""
     WITH hits AS (
-        SELECT line_number, raw_line, TRY_CAST(raw_line AS JSON) AS json
+        SELECT file, line_number, raw_line, TRY_CAST(raw_line AS JSON) AS json
         FROM lines
     ), objects AS (
-        SELECT line_number, raw_line, json, json_type(json) = 'OBJECT' AS is_object,
+        SELECT file, line_number, raw_line, json, json_type(json) = 'OBJECT' AS is_object,
                from_json(json, '{_HIT_SHAPE}') AS hit
         FROM hits
     ), fields AS (
-        SELECT line_number, raw_line,
+        SELECT file, line_number, raw_line,
                is_object AND {_STRICT} AS is_object,
                hit._id AS _id,
                json_type(hit._source) = 'OBJECT' AS has_source,
                from_json(hit._source, '{_SOURCE_SHAPE}') AS source
         FROM objects
     )
-    SELECT line_number, raw_line, is_object, has_source, _id,
+    SELECT file, line_number, raw_line, is_object, has_source, _id,
            source.Contract AS Contract, source.Mac AS Mac, source.AppName AS AppName,
            CASE json_type(source.TotalDuration)
                WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer'
@@ -201,12 +204,13 @@ _PLAIN = (
 # 'string'.
 _SPARK = f"""
     WITH typed_lines AS (
-        SELECT line_number, raw_line,
+        SELECT file, line_number, raw_line,
                IF(raw_line RLIKE {_braces_doubled(_spark_string(_PLAIN_LINE))},
                   {_braces_doubled(_TYPED)}, NULL) AS typed
         FROM {{lines}}
     ), sorted AS (
-        SELECT line_number, raw_line, typed, {_braces_doubled(_PLAIN)} AS plain FROM typed_lines
+        SELECT file, line_number, raw_line, typed, {_braces_doubled(_PLAIN)} AS plain
+        FROM typed_lines
     ), parsed AS (
         SELECT *, CASE WHEN NOT plain THEN try_parse_json(raw_line) END AS hit,
                CASE WHEN NOT plain THEN {_braces_doubled(_without_strings("raw_line"))} END
@@ -218,7 +222,7 @@ _SPARK = f"""
                variant_get(hit, '$._source.TotalDuration') AS duration
         FROM parsed
     )
-    SELECT line_number, raw_line,
+    SELECT file, line_number, raw_line,
            plain OR (members IS NOT NULL AND {_braces_doubled(_WHOLE_OBJECT)}) AS is_object,
            IF(plain, typed._source IS NOT NULL, source_members IS NOT NULL) AS has_source,
            IF(plain, typed._id, try_variant_get(hit, '$._id', 'string')) AS _id,
@@ -240,6 +244,6 @@ _SPARK = f"""
 _DECODE = {"duckdb": _DUCKDB, "spark": _SPARK}
 
 
-def decoded_lines(engine: Engine, location: Location, relative: str) -> Source:
-    """The lines of a viewing-log file, decoded into DECODED_FIELDS."""
-    return engine.native(_DECODE[engine.name], lines=engine.text_lines(location, relative))
+def decoded_lines(engine: Engine, location: Location, relatives: Sequence[str]) -> Source:
+    """The lines of viewing-log files, decoded into DECODED_FIELDS."""
+    return engine.native(_DECODE[engine.name], lines=engine.text_lines(location, relatives))

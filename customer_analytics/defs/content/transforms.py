@@ -4,7 +4,7 @@ Each is SQL in DuckDB's dialect over named sources, built from the rules (`rules
 engine decodes the day file into DECODED_FIELDS its own way (`decode.py`) and runs the rest.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 
@@ -28,14 +28,21 @@ def _day(day: date) -> str:
     return f"DATE {literal(day.isoformat())}"
 
 
-def checked_lines(decoded: Source) -> Query:
-    """Every decoded line with the first rule it fails as `reason`, NULL for a valid one, and
-    the text of the quarantined lines only: a valid line is its columns, and keeping the text of
-    the whole day would double what the engine holds."""
+def _day_of_file(days: Sequence[date]) -> str:
+    """The day of each line: that of its file (`file`, the file's index in `days`)."""
+    if len(days) == 1:
+        return _day(days[0])
+    return f"CASE file {' '.join(f'WHEN {i} THEN {_day(day)}' for i, day in enumerate(days))} END"
+
+
+def checked_lines(decoded: Source, days: Sequence[date]) -> Query:
+    """Every decoded line with its day, the first rule it fails as `reason` (NULL for a valid
+    one), and the text of the quarantined lines only: a valid line is its columns, and keeping
+    the text of the whole day would double what the engine holds."""
     return Query(
         f"""
         WITH typed AS (
-            SELECT line_number, raw_line, is_object, has_source,
+            SELECT {_day_of_file(days)} AS date, line_number, raw_line, is_object, has_source,
                    CASE WHEN is_object THEN _id END AS _id,
                    {trimmed_sql("Contract")} AS Contract, Mac, AppName,
                    {duration_sql("duration_kind", "duration_text")} AS TotalDuration,
@@ -43,14 +50,14 @@ def checked_lines(decoded: Source) -> Query:
             FROM decoded
         ), ranked AS (
             SELECT *, _id IS NOT NULL AND row_number() OVER (
-                       PARTITION BY _id ORDER BY line_number) > 1 AS repeated_id
+                       PARTITION BY date, _id ORDER BY line_number) > 1 AS repeated_id
             FROM typed
         ), reasoned AS (
             SELECT *, {first_failing_reason(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
             FROM ranked
         )
-        SELECT line_number, is_object, has_source, _id, Contract, Mac, AppName, TotalDuration,
-               category, repeated_id, reason,
+        SELECT date, line_number, is_object, has_source, _id, Contract, Mac, AppName,
+               TotalDuration, category, repeated_id, reason,
                CASE WHEN reason IS NOT NULL THEN raw_line END AS raw_line
         FROM reasoned
         """,
@@ -59,22 +66,23 @@ def checked_lines(decoded: Source) -> Query:
 
 
 @contextmanager
-def parse_content_day(
-    engine: Engine, location: Location, relative: str, day: date
+def parse_content_days(
+    engine: Engine, location: Location, files: Mapping[date, str]
 ) -> Iterator[ParsedPartition]:
-    """Validates one day file of the viewing log, computed once for its two outputs."""
-    with engine.materialized(checked_lines(decoded_lines(engine, location, relative))) as checked:
+    """Validates day files of the viewing log (`files`: each day's file) in one plan, computed
+    once for its two outputs."""
+    decoded = decoded_lines(engine, location, list(files.values()))
+    with engine.materialized(checked_lines(decoded, list(files))) as checked:
         yield ParsedPartition(
             valid=Query(
-                f"""SELECT {_day(day)} AS date, Contract, Mac, AppName, category, TotalDuration,
-                           _id
-                    FROM checked WHERE reason IS NULL ORDER BY line_number""",
+                """SELECT date, Contract, Mac, AppName, category, TotalDuration, _id
+                   FROM checked WHERE reason IS NULL ORDER BY date, line_number""",
                 RAW_LOG_CONTENT,
                 {"checked": checked},
             ),
             quarantine=Query(
-                f"""SELECT {_day(day)} AS date, line_number, reason, raw_line
-                    FROM checked WHERE reason IS NOT NULL ORDER BY line_number""",
+                """SELECT date, line_number, reason, raw_line
+                   FROM checked WHERE reason IS NOT NULL ORDER BY date, line_number""",
                 CONTENT_QUARANTINE,
                 {"checked": checked},
             ),

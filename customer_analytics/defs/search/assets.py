@@ -48,7 +48,13 @@ from customer_analytics.lib.partitions import (
     search_daily,
     search_monthly,
 )
-from customer_analytics.lib.raw_ingest import DAY, LakeOutput, RawLog, raw_ingest_asset
+from customer_analytics.lib.raw_ingest import (
+    DAY,
+    LakeOutput,
+    RawLog,
+    one_at_a_time,
+    raw_ingest_asset,
+)
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 from customer_analytics.rules.tables import CUSTOMER_SEARCH_STATS
 
@@ -88,8 +94,10 @@ RAW_LOG = RawLog(
     reasons=QUARANTINE_REASONS,
     checks=RAW_CHECKS,
     files=lambda landing, day: day_folder(day),
-    parse=lambda engine, landing, day: search.parse_search_day(
-        engine, read_search_day(landing, day, tuple(LOG_SEARCH_FILE.names)), day
+    parse=one_at_a_time(
+        lambda engine, landing, day: search.parse_search_day(
+            engine, read_search_day(landing, day, tuple(LOG_SEARCH_FILE.names)), day
+        )
     ),
 )
 raw_log_search = raw_ingest_asset(RAW_LOG)

@@ -38,7 +38,14 @@ from customer_analytics.lib.lake import Lake
 from customer_analytics.lib.landing import LandingZone
 from customer_analytics.lib.metadata import OWNERS, stored_table, value_counts
 from customer_analytics.lib.partitions import HOUR_KEY, partition_date
-from customer_analytics.lib.raw_ingest import HOUR, LakeOutput, RawLog, SideOutput, raw_ingest_asset
+from customer_analytics.lib.raw_ingest import (
+    HOUR,
+    LakeOutput,
+    RawLog,
+    SideOutput,
+    one_at_a_time,
+    raw_ingest_asset,
+)
 from customer_analytics.lib.retries import network_retry, transient_retries_only
 
 GROUP = "web"
@@ -117,8 +124,8 @@ RAW_LOG = RawLog(
     set_apart=(REDELIVERED,),
     checks=RAW_CHECKS,
     files=lambda landing, hour: hour_folder(hour),
-    parse=lambda engine, landing, hour: web.parse_web_hour(
-        engine, read_web_hour(landing, hour), hour
+    parse=one_at_a_time(
+        lambda engine, landing, hour: web.parse_web_hour(engine, read_web_hour(landing, hour), hour)
     ),
     deps=[web_event_batches],
 )

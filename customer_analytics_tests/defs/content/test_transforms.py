@@ -1,6 +1,6 @@
 """The viewing-log rules on both engines (docs/contract.md §3).
 
-Covers `split_lines` (DuckDB's own line splitting), `parse_content_day` (every quarantine reason,
+Covers `split_lines` (DuckDB's own line splitting), `parse_content_days` (every quarantine reason,
 its line number and the order of reasons), `daily_pivot` and `customer_content_stats` (Active,
 MostWatch ties, Taste, months). Every test of the transforms takes the `engine` fixture and runs
 on DuckDB and on Spark; each parses its day file once and fetches only what it asserts. Every
@@ -16,9 +16,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from customer_analytics.defs.content.schemas import RAW_LOG_CONTENT
-from customer_analytics.defs.content.transforms import customer_content_stats, daily_pivot
+from customer_analytics.defs.content.transforms import (
+    customer_content_stats,
+    daily_pivot,
+    parse_content_days,
+)
 from customer_analytics.engines.base import Engine
 from customer_analytics.engines.duckdb import split_lines
+from customer_analytics.engines.storage import Location
 from customer_analytics.rules.tables import DAILY_PIVOT
 from customer_analytics_tests.conftest import PIVOT_COLUMNS, PROFILE_COLUMNS
 from customer_analytics_tests.engines.run import (
@@ -157,7 +162,7 @@ def test_byte_order_mark_inside_the_file_is_a_malformed_line(engine, tmp_path):
     assert _reasons(parsed) == [(2, "malformed_json")]
 
 
-# --- parse_content_day: valid records ------------------------------------------------------------
+# --- parse_content_days: valid records ------------------------------------------------------------
 
 
 def test_valid_record_keeps_every_field(engine, tmp_path):
@@ -336,7 +341,7 @@ def test_accepted_durations(engine, tmp_path, duration, expected):
     assert _valid(parsed) == [("C1", "SPORT", "The Thao", expected, "x1")]
 
 
-# --- parse_content_day: one reason per line ------------------------------------------------------
+# --- parse_content_days: one reason per line ------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -517,7 +522,7 @@ def test_missing_source_wins_over_everything_after_it(engine, tmp_path):
     ]
 
 
-# --- parse_content_day: whole day files ----------------------------------------------------------
+# --- parse_content_days: whole day files ----------------------------------------------------------
 
 
 def test_mixed_day_with_crlf_and_blank_line(engine, tmp_path):
@@ -551,6 +556,52 @@ def test_mixed_day_with_crlf_and_blank_line(engine, tmp_path):
     assert parsed.valid.column("date").to_pylist() == [date(2022, 4, 30)] * 3
     # Every physical line is accounted for exactly once.
     assert parsed.valid.num_rows + parsed.quarantine.num_rows == 10
+
+
+def test_a_range_of_days_is_parsed_at_once_and_written_per_day(engine, tmp_path):
+    """Three day files in one parse: each line numbered in its own file, a repeated _id only
+    within its day, and each day's rows written to its own file in line order (a day without
+    valid rows gets an empty file)."""
+
+    def kplus(contract: str, seconds: int, _id: str) -> str:
+        members = f'"Contract": "{contract}", "Mac": "0C96E62FC55C", "TotalDuration": {seconds}'
+        return _line(members + ', "AppName": "KPLUS"', _id)
+
+    day_1 = [kplus("C1", 10, "i1"), "bad", kplus("C2", 20, "i1")]
+    day_2 = [kplus("C3", 30, "i1"), "", kplus("C4", 40, "i2")]
+    (tmp_path / "day1.json").write_text("\n".join(day_1) + "\n")
+    (tmp_path / "day2.json").write_text("\r\n".join(day_2))  # no final line ending
+    (tmp_path / "day3.json").write_text("\ufeffbad\n")
+    days = {
+        date(2022, 4, 1): "day1.json",
+        date(2022, 4, 2): "day2.json",
+        date(2022, 4, 3): "day3.json",
+    }
+    location = Location(str(tmp_path))
+    keys = ("2022-04-01", "2022-04-02", "2022-04-03")
+    with parse_content_days(engine, location, days) as parsed:
+        engine.write(parsed.valid, location, {k: f"valid/{k}.parquet" for k in keys}, "date")
+        engine.write(
+            parsed.quarantine, location, {k: f"quarantine/{k}.parquet" for k in keys}, "date"
+        )
+    valid = {k: _rows(pq.read_table(tmp_path / f"valid/{k}.parquet")) for k in keys}
+    quarantine = {k: _rows(pq.read_table(tmp_path / f"quarantine/{k}.parquet")) for k in keys}
+    assert valid == {
+        "2022-04-01": [(date(2022, 4, 1), "C1", "0C96E62FC55C", "KPLUS", "Truyen Hinh", 10, "i1")],
+        "2022-04-02": [
+            (date(2022, 4, 2), "C3", "0C96E62FC55C", "KPLUS", "Truyen Hinh", 30, "i1"),
+            (date(2022, 4, 2), "C4", "0C96E62FC55C", "KPLUS", "Truyen Hinh", 40, "i2"),
+        ],
+        "2022-04-03": [],
+    }
+    assert quarantine == {
+        "2022-04-01": [
+            (date(2022, 4, 1), 2, "malformed_json", "bad"),
+            (date(2022, 4, 1), 3, "duplicate_id", day_1[2]),
+        ],
+        "2022-04-02": [(date(2022, 4, 2), 2, "malformed_json", "")],
+        "2022-04-03": [(date(2022, 4, 3), 1, "malformed_json", "bad")],
+    }  # fmt: skip
 
 
 def test_empty_day_file_gives_no_rows(engine, tmp_path):
