@@ -12,11 +12,13 @@ JSON under data/bench/<days>x<lines>/.
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 import duckdb
@@ -110,16 +112,17 @@ def _warehouse(environ: dict[str, str]) -> duckdb.DuckDBPyConnection:
 
 def _spark_jobs(environ: dict[str, str]) -> int:
     """The Spark jobs of the latest backfill: what each of its steps recorded (`spark_jobs`)."""
-    instance = dg.DagsterInstance.from_config(environ["DAGSTER_HOME"])
-    try:
+    # The instance's dagster.yaml reads DAGSTER_HOME from the environment.
+    with (
+        mock.patch.dict(os.environ, {"DAGSTER_HOME": environ["DAGSTER_HOME"]}),
+        dg.DagsterInstance.get() as instance,
+    ):
         return sum(
             instance.get_latest_materialization_event(dg.AssetKey(asset))
             .asset_materialization.metadata["spark_jobs"]
             .value
             for asset in BACKFILL_STEPS
         )
-    finally:
-        instance.dispose()
 
 
 def content_chain(bench: Bench, engine: str, lines: int) -> dict[str, str]:

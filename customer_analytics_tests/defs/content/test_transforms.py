@@ -2,12 +2,14 @@
 
 Covers `split_lines` (DuckDB's own line splitting), `parse_content_days` (every quarantine reason,
 its line number and the order of reasons), `daily_pivot` and `customer_content_stats` (Active,
-MostWatch ties, Taste, months). Every test of the transforms takes the `engine` fixture and runs
-on DuckDB and on Spark; each parses its day file once and fetches only what it asserts. Every
-fixture line is a literal JSON string and every expected value is worked out by hand.
+MostWatch ties, Taste, months). Every test of the transforms runs on DuckDB and on Spark. A test
+of a whole file takes the `engine` fixture and parses its own day file; the parametrized tables
+of one line each register their day files at import, and each engine parses them all at once,
+each file a day of its own (`cases`: one Spark plan for the module instead of one per case).
+Every fixture line is a literal JSON string and every expected value is worked out by hand.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -29,7 +31,9 @@ from customer_analytics_tests.conftest import PIVOT_COLUMNS, PROFILE_COLUMNS
 from customer_analytics_tests.engines.run import (
     PARTS,
     QUARANTINE_ONLY,
+    ContentCases,
     Parsed,
+    ParsedCases,
     content_day,
     lake_files,
     parse_content,
@@ -87,6 +91,57 @@ def _pivot(*rows: tuple) -> pa.Table:
 
 def _rows(table: pa.Table) -> list[tuple]:
     return [tuple(row.values()) for row in table.to_pylist()]
+
+
+# The cases of the parametrized tests below: their day files are registered here as each table
+# is defined, and parsed by each engine all at once (`cases`).
+CASES = ContentCases()
+
+
+def _registered(text_of: Callable[[str], str], params: list) -> list:
+    """Registers the day file `text_of(first value)` of each parameter set; the sets as they are."""
+
+    def first(values) -> str:
+        values = getattr(values, "values", values)  # a pytest.param's
+        return values[0] if isinstance(values, tuple) else values
+
+    CASES.add(*(text_of(first(values)) for values in params))
+    return params
+
+
+@pytest.fixture(scope="module")
+def cases(module_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> ParsedCases:
+    return CASES.parse(module_engine, tmp_path_factory.mktemp("cases"))
+
+
+def _one_line(line: str) -> str:
+    return line + "\n"
+
+
+def _after_good(line: str) -> str:
+    """GOOD, then `line`: line 2 of its file."""
+    return GOOD + "\n" + line + "\n"
+
+
+def _app_line(app: str) -> str:
+    return _line(f'"Contract": "C1", "TotalDuration": 10, "AppName": "{app}"')
+
+
+def _json_app_line(json_app: str) -> str:
+    return _line(f'"Contract": "C1", "TotalDuration": 10, "AppName": {json_app}')
+
+
+def _vod_line(json_contract: str) -> str:
+    return _line(f'"Contract": {json_contract}, "TotalDuration": 10, "AppName": "VOD"')
+
+
+def _sport_line(duration: str) -> str:
+    return _line(f'"Contract": "C1", "TotalDuration": {duration}, "AppName": "SPORT"')
+
+
+def _duplicate_of_good(source: str) -> str:
+    """GOOD, then a record of `source` with GOOD's _id."""
+    return _after_good(_line(source, _id="g1"))
 
 
 # --- split_lines ---------------------------------------------------------------------------------
@@ -193,7 +248,7 @@ def test_valid_record_keeps_every_field(engine, tmp_path):
 
 @pytest.mark.parametrize(
     ("app", "category"),
-    [
+    _registered(_app_line, [
         ("CHANNEL", "Truyen Hinh"),
         ("DSHD", "Truyen Hinh"),
         ("KPLUS", "Truyen Hinh"),
@@ -213,35 +268,32 @@ def test_valid_record_keeps_every_field(engine, tmp_path):
         ("Child ", "Thieu Nhi"),
         ("SPORT", "The Thao"),
         ("sport", "The Thao"),
-    ],
-)
-def test_app_name_maps_to_category_and_is_kept_as_logged(engine, tmp_path, app, category):
-    parsed = _parse(
-        engine, _line(f'"Contract": "C1", "TotalDuration": 10, "AppName": "{app}"'), tmp_path
-    )
+    ]),
+)  # fmt: skip
+def test_app_name_maps_to_category_and_is_kept_as_logged(cases, app, category):
+    parsed = cases[_app_line(app)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("C1", app, category, 10, "x1")]
 
 
 @pytest.mark.parametrize(
     ("json_app", "app", "category"),
-    [
+    _registered(_json_app_line, [
         pytest.param('" KPLUS\\t"', " KPLUS\t", "Truyen Hinh", id="space-tab"),
         pytest.param('"\\nvod\\r\\n"', "\nvod\r\n", "Phim Truyen", id="newlines"),
         pytest.param('"\u00a0Child\u3000"', "\u00a0Child\u3000", "Thieu Nhi", id="nbsp-ideographic"),
         pytest.param('"\\u2003SPORT\\u0085"', "\u2003SPORT\u0085", "The Thao", id="escaped-em-space-nel"),
-    ],
+    ]),
 )  # fmt: skip
-def test_app_name_is_matched_without_unicode_white_space(engine, tmp_path, json_app, app, category):
-    line = _line(f'"Contract": "C1", "TotalDuration": 10, "AppName": {json_app}')
-    parsed = _parse(engine, line, tmp_path)
+def test_app_name_is_matched_without_unicode_white_space(cases, json_app, app, category):
+    parsed = cases[_json_app_line(json_app)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("C1", app, category, 10, "x1")]
 
 
 @pytest.mark.parametrize(
     ("contract", "expected"),
-    [
+    _registered(_vod_line, [
         ('"HNH579912"', "HNH579912"),
         ('" HNH579912 "', "HNH579912"),
         ('"   SGH000001"', "SGH000001"),
@@ -254,11 +306,10 @@ def test_app_name_is_matched_without_unicode_white_space(engine, tmp_path, json_
         ('"\\u2009\\u000bHNH2\\u000c\\u202f"', "HNH2"),
         ('"HNH 2"', "HNH 2"),
         ('"HNH\\t2"', "HNH\t2"),
-    ],
-)
-def test_contract_is_trimmed(engine, tmp_path, contract, expected):
-    line = _line(f'"Contract": {contract}, "TotalDuration": 10, "AppName": "VOD"')
-    parsed = _parse(engine, line, tmp_path)
+    ]),
+)  # fmt: skip
+def test_contract_is_trimmed(cases, contract, expected):
+    parsed = cases[_vod_line(contract)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [(expected, "VOD", "Phim Truyen", 10, "x1")]
 
@@ -290,39 +341,39 @@ def test_fixture_lengths_are_what_they_claim():
 
 @pytest.mark.parametrize(
     ("json_contract", "expected"),
-    [
+    _registered(_vod_line, [
         pytest.param(f'"{CONTRACT_255}"', CONTRACT_255, id="255"),
         pytest.param(f'"{CONTRACT_255_TWO_BYTE}"', CONTRACT_255_TWO_BYTE, id="255-two-byte"),
         pytest.param(f'"  {CONTRACT_255}\\t"', CONTRACT_255, id="255-after-trimming"),
-    ],
-)
-def test_contract_of_255_characters_is_valid(engine, tmp_path, json_contract, expected):
-    line = _line(f'"Contract": {json_contract}, "TotalDuration": 10, "AppName": "VOD"')
-    parsed = _parse(engine, line, tmp_path)
+    ]),
+)  # fmt: skip
+def test_contract_of_255_characters_is_valid(cases, json_contract, expected):
+    parsed = cases[_vod_line(json_contract)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [(expected, "VOD", "Phim Truyen", 10, "x1")]
 
 
 @pytest.mark.parametrize(
     "contract",
-    [
+    _registered(lambda contract: _after_good(_vod_line(f'"{contract}"')), [
         pytest.param(CONTRACT_255 + "X", id="256"),
         pytest.param(CONTRACT_255_TWO_BYTE + "\u0110", id="256-two-byte"),
         pytest.param("HNH" + "7" * 297, id="300"),
-    ],
-)
-def test_contract_longer_than_255_characters_is_quarantined(engine, tmp_path, contract):
-    line = _line(f'"Contract": "{contract}", "TotalDuration": 10, "AppName": "VOD"')
-    parsed = _parse(engine, GOOD + "\n" + line + "\n", tmp_path)
+    ]),
+)  # fmt: skip
+def test_contract_longer_than_255_characters_is_quarantined(cases, contract):
+    line = _vod_line(f'"{contract}"')
+    parsed = cases[_after_good(line)]
+    day = cases.day(_after_good(line))
     assert parsed.quarantine.to_pylist() == [
-        {"date": DAY, "line_number": 2, "reason": "contract_too_long", "raw_line": line}
+        {"date": day, "line_number": 2, "reason": "contract_too_long", "raw_line": line}
     ]
     assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
 
 
 @pytest.mark.parametrize(
     ("duration", "expected"),
-    [
+    _registered(_sport_line, [
         ("254", 254),
         ('"254"', 254),
         ('" 254 "', 254),
@@ -332,11 +383,10 @@ def test_contract_longer_than_255_characters_is_quarantined(engine, tmp_path, co
         ("9223372036854775807", 9223372036854775807),
         ('"\\t254\\n"', 254),
         ('"\u00a0254\u3000"', 254),
-    ],
-)
-def test_accepted_durations(engine, tmp_path, duration, expected):
-    line = _line(f'"Contract": "C1", "TotalDuration": {duration}, "AppName": "SPORT"')
-    parsed = _parse(engine, line, tmp_path)
+    ]),
+)  # fmt: skip
+def test_accepted_durations(cases, duration, expected):
+    parsed = cases[_sport_line(duration)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("C1", "SPORT", "The Thao", expected, "x1")]
 
@@ -346,7 +396,7 @@ def test_accepted_durations(engine, tmp_path, duration, expected):
 
 @pytest.mark.parametrize(
     ("line", "reason"),
-    [
+    _registered(_after_good, [
         # malformed_json
         pytest.param("", "malformed_json", id="json-empty"),
         pytest.param("   ", "malformed_json", id="json-spaces"),
@@ -425,36 +475,37 @@ def test_accepted_durations(engine, tmp_path, duration, expected):
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": ""'), "unknown_app", id="app-empty"),
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "K PLUS"'), "unknown_app", id="app-inner-space"),
         pytest.param(_line('"Contract": "C1", "TotalDuration": 10, "AppName": "Truyen Hinh"'), "unknown_app", id="app-category-name"),
-    ],
+    ]),
 )  # fmt: skip
-def test_each_reason(engine, tmp_path, line, reason):
-    parsed = _parse(engine, "\n".join([GOOD, line]) + "\n", tmp_path, date(2022, 4, 9))
+def test_each_reason(cases, line, reason):
+    parsed = cases[_after_good(line)]
+    day = cases.day(_after_good(line))
     assert parsed.quarantine.to_pylist() == [
-        {"date": date(2022, 4, 9), "line_number": 2, "reason": reason, "raw_line": line}
+        {"date": day, "line_number": 2, "reason": reason, "raw_line": line}
     ]
     assert _valid(parsed) == [("HNH579912", "KPLUS", "Truyen Hinh", 254, "g1")]
 
 
 @pytest.mark.parametrize(
     "line",
-    [
+    _registered(_one_line, [
         '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD"},}',
         '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD",}}',
         '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "x": NaN}}',
         '{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": -Infinity, "AppName": "VOD"}}',
-    ],
+    ]),
     ids=["outer-comma", "inner-comma", "nan", "infinity"],
-)
-def test_lenient_json_is_not_json(engine, tmp_path, line):
+)  # fmt: skip
+def test_lenient_json_is_not_json(cases, line):
     """Trailing commas, NaN and Infinity are not JSON (RFC 8259), though DuckDB's parser takes them."""
-    parsed = _parse(engine, line + "\n", tmp_path)
+    parsed = cases[_one_line(line)]
     assert _reasons(parsed) == [(1, "malformed_json")]
     assert _valid(parsed) == []
 
 
 @pytest.mark.parametrize(
     "line",
-    [
+    _registered(_one_line, [
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "x": [1, 2, ]}}', id="array-comma"),
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD" , }}', id="spaced-comma"),
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1\\\\", "TotalDuration": 10, "AppName": "VOD",}}', id="comma-after-escaped-backslash"),
@@ -463,17 +514,17 @@ def test_lenient_json_is_not_json(engine, tmp_path, line):
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": -inf, "AppName": "VOD"}}', id="minus-inf"),
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": INFINITY, "AppName": "VOD"}}', id="infinity-upper"),
         pytest.param('{"_id": "x1", "_source": {"Contract": "C1", "TotalDuration": 10, "AppName": "VOD", "x": -nan}}', id="minus-nan"),
-    ],
+    ]),
 )  # fmt: skip
-def test_other_lenient_json_is_not_json(engine, tmp_path, line):
+def test_other_lenient_json_is_not_json(cases, line):
     """DuckDB also takes these; JSON does not."""
-    parsed = _parse(engine, line + "\n", tmp_path, parts=QUARANTINE_ONLY)
+    parsed = cases[_one_line(line)]
     assert _reasons(parsed) == [(1, "malformed_json")]
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [
+    _registered(_one_line, [
         pytest.param('{"_id":"a","_source":{"Contract":"HNH, }","TotalDuration":1,"AppName":"KPLUS"}}', ("HNH, }", "KPLUS", "Truyen Hinh", 1, "a"), id="comma-brace-in-string"),
         pytest.param('{"_id":"b","_source":{"Contract":"NaN]","TotalDuration":1,"AppName":"KPLUS"}}', ("NaN]", "KPLUS", "Truyen Hinh", 1, "b"), id="nan-in-string"),
         pytest.param('{"_id":"c","_source":{"Contract":"x,]","Mac":"Infinity","TotalDuration":1,"AppName":"VOD"}}', ("x,]", "VOD", "Phim Truyen", 1, "c"), id="comma-bracket-infinity-in-strings"),
@@ -487,18 +538,18 @@ def test_other_lenient_json_is_not_json(engine, tmp_path, line):
         pytest.param('{"_id":"j","_index":"a","_index":"b","_source":{"Contract":"C1","TotalDuration":8,"AppName":"VOD","y":1,"y":2}}', ("C1", "VOD", "Phim Truyen", 8, "j"), id="repeated-keys-not-read"),
         pytest.param('{"_id":"k","_source":{"Contract":"C1","TotalDuration":9,"AppName":"VOD","Note":"\\"Contract\\": 1"}}', ("C1", "VOD", "Phim Truyen", 9, "k"), id="read-key-named-again-in-a-string"),
         pytest.param('{"_id":"l","_source":{"Contract":"Mac","Mac":"AppName","TotalDuration":10,"AppName":"VOD"}}', ("Mac", "VOD", "Phim Truyen", 10, "l"), id="read-keys-as-values"),
-    ],
+    ]),
 )  # fmt: skip
-def test_json_look_alikes_inside_strings_are_valid(engine, tmp_path, line, expected):
+def test_json_look_alikes_inside_strings_are_valid(cases, line, expected):
     """A trailing comma or a NaN/Infinity inside a string is text, not a token."""
-    parsed = _parse(engine, line + "\n", tmp_path)
+    parsed = cases[_one_line(line)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [expected]
 
 
 @pytest.mark.parametrize(
     ("source", "reason"),
-    [
+    _registered(_duplicate_of_good, [
         pytest.param('"Contract": "0", "TotalDuration": -1, "AppName": "YOUTUBE"', "invalid_contract", id="contract-duration-app"),
         pytest.param('"Contract": " null ", "TotalDuration": 10, "AppName": "YOUTUBE"', "invalid_contract", id="contract-app"),
         pytest.param('"Contract": null, "TotalDuration": "abc", "AppName": "VOD"', "invalid_contract", id="contract-duration"),
@@ -506,13 +557,11 @@ def test_json_look_alikes_inside_strings_are_valid(engine, tmp_path, line, expec
         pytest.param('"Contract": "C1", "TotalDuration": 1.5, "AppName": "YOUTUBE"', "invalid_duration", id="float-duration-app"),
         pytest.param('"Contract": "' + "C" * 256 + '", "TotalDuration": -1, "AppName": "YOUTUBE"', "contract_too_long", id="long-contract-duration-app"),
         pytest.param('"Contract": "' + "C" * 300 + '", "TotalDuration": 10, "AppName": "VOD"', "contract_too_long", id="long-contract-duplicate"),
-    ],
+    ]),
 )  # fmt: skip
-def test_first_failing_reason_is_reported(engine, tmp_path, source, reason):
+def test_first_failing_reason_is_reported(cases, source, reason):
     # The same _id as GOOD, so every line below is also a duplicate: that reason comes last.
-    text = GOOD + "\n" + _line(source, _id="g1") + "\n"
-    parsed = _parse(engine, text, tmp_path, parts=QUARANTINE_ONLY)
-    assert _reasons(parsed) == [(2, reason)]
+    assert _reasons(cases[_duplicate_of_good(source)]) == [(2, reason)]
 
 
 def test_missing_source_wins_over_everything_after_it(engine, tmp_path):
