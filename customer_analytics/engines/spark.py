@@ -278,10 +278,10 @@ class SparkEngine:
         """Each block's file and what turns a position in it into a line number, from one
         aggregate over every file."""
         functions = self._functions
-        blocks = (
+        # A few rows a file: ordered on the driver, not by a sort of Spark's.
+        blocks = sorted(
             text.groupBy("file_path", "block")
             .agg(functions.count("*").alias("lines"), functions.min("position"))
-            .orderBy("file_path", "block")
             .collect()
         )
         offsets: dict[str, list] = {"block_path": [], "block_start": [], "file": [], "offset": []}

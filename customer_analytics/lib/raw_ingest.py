@@ -252,14 +252,13 @@ def _parsed(
     # A row's partition: the one parsed, else the text of the unit's column.
     key_of_row = literal(keys[0]) if len(keys) == 1 else f"CAST({log.unit.column} AS VARCHAR)"
     with log.parse(engine, landing, list(batch.values())) as parsed:
-        written = [(log.valid, parsed.valid), (log.quarantine, parsed.quarantine)]
-        written += [(side.output, side.rows(parsed)) for side in log.side_outputs]
-        for output, rows in written:
-            staged.write(output.name, keys, rows, log.unit.column)
+        sides = {side.output.name: side.rows(parsed) for side in log.side_outputs}
+        written = {log.valid.name: parsed.valid, log.quarantine.name: parsed.quarantine, **sides}
+        for name, rows in written.items():
+            staged.write(name, keys, rows, log.unit.column)
         by_reason = rows_by_values(engine, [key_of_row, "reason"], parsed.checked)
         side_rows = {
-            side.output.name: rows_by_values(engine, [key_of_row], side.rows(parsed))
-            for side in log.side_outputs
+            name: rows_by_values(engine, [key_of_row], rows) for name, rows in sides.items()
         }
     counts = {
         key: _counted(log, partition, {r: n for (k, r), n in by_reason.items() if k == key})
