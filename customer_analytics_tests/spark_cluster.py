@@ -5,7 +5,7 @@ standalone master, two workers and a Spark Connect server that runs its jobs on 
 
 Every process listens on 127.0.0.1 only, on free ports, and writes its log and its work folder
 under one folder (`--folder`, a temporary one by default). The tests start the same cluster
-(`engines/test_spark_binding.py`).
+(`engines/test_parity.py`).
 """
 
 import argparse

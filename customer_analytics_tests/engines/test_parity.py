@@ -1,17 +1,21 @@
 """DuckDB and Spark give the same tables, row for row, on the sample data with all its dirt.
 
 Once per module: the generator writes 4 content days of 50,000 lines and 2 search days in each
-of June and July 2022; each engine runs both chains end to end (`chain.py`), writing every
-output to its own lake as production does: DuckDB, Spark in local mode, and Spark on a real
-standalone cluster on loopback (master and two workers), as its driver and through its Spark
-Connect server (`chain_driver.py`). Each test then compares one table of DuckDB's lake with
-Spark's, read back with Arrow and cast to its schema, in file order. Two more tests check that the sample
-is dirty enough for the comparison to mean something, and that the counts the generator
-promises hold on each engine.
+of June and July 2022; DuckDB and Spark in local mode run both chains end to end on them
+(`chain.py`), writing every output to its own lake as production does. Spark on a real
+standalone cluster on loopback (master and two workers) runs them too, as its driver and through
+its Spark Connect server (`chain_driver.py`), on a smaller sample of the same dirt that DuckDB
+runs as well: the cluster's runs prove the distributed path (several day files in one plan,
+written by the executors), and what they cost is the start-up of their processes, not the rows.
+Each test then compares one table of DuckDB's lake with Spark's, read back with Arrow and cast
+to its schema, in file order. Two more tests check that the sample is dirty enough for the
+comparison to mean something, and that the counts the generator promises hold on each engine.
 """
 
+import ipaddress
 import zlib
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -51,9 +55,15 @@ LINES_PER_DAY = 50_000
 SEARCH_DAYS = (date(2022, 6, 1), date(2022, 6, 2), date(2022, 7, 1), date(2022, 7, 2))
 SEARCH_USERS = 2_000
 SEARCHES_PER_DAY = 3_000
+# The cluster's sample: every kind of dirt still occurs at this size (dirt_counts).
+CLUSTER_CONTENT_DAYS = CONTENT_DAYS[:3]
+CLUSTER_LINES_PER_DAY = 5_000
+CLUSTER_SEARCHES_PER_DAY = 500
+CLUSTER_SEARCH_DAYS = (date(2022, 6, 1), date(2022, 7, 1))
 
 # keyword_category, for the chain drivers on the cluster.
 CATEGORIES_FILE = "categories.parquet"
+CHAINS = ("content", "search")
 # Where the chains run on the loopback cluster: by a driver of its own, and through Connect.
 CLUSTER_SESSIONS = ("cluster", "connect")
 
@@ -91,21 +101,50 @@ def _categories(search_files: tuple[DayFile, ...]) -> pa.Table:
     )
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
-    root = tmp_path_factory.mktemp("parity")
+def _sample(
+    root: Path,
+    content_days: tuple[date, ...],
+    lines: int,
+    search_days: tuple[date, ...],
+    searches: int,
+    users: int,
+) -> Sample:
     raw = root / "raw"
-    contracts = Contracts.build(SEED, default_contracts(LINES_PER_DAY))
+    contracts = Contracts.build(SEED, default_contracts(lines))
     content_files = tuple(
-        generate_content_day(raw, day, contracts, lines=LINES_PER_DAY) for day in CONTENT_DAYS
+        generate_content_day(raw, day, contracts, lines=lines) for day in content_days
     )
-    users = SearchUsers.build(SEED, SEARCH_USERS)
+    search_users = SearchUsers.build(SEED, users)
     search_files = tuple(
-        generate_search_day(raw, day, users, rows=SEARCHES_PER_DAY) for day in SEARCH_DAYS
+        generate_search_day(raw, day, search_users, rows=searches) for day in search_days
     )
     categories = _categories(search_files)
     pq.write_table(categories, root / CATEGORIES_FILE)
     return Sample(root, Location(str(raw)), content_files, search_files, categories)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    return _sample(
+        tmp_path_factory.mktemp("parity"),
+        CONTENT_DAYS,
+        LINES_PER_DAY,
+        SEARCH_DAYS,
+        SEARCHES_PER_DAY,
+        SEARCH_USERS,
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster_sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    return _sample(
+        tmp_path_factory.mktemp("parity_cluster"),
+        CLUSTER_CONTENT_DAYS,
+        CLUSTER_LINES_PER_DAY,
+        CLUSTER_SEARCH_DAYS,
+        CLUSTER_SEARCHES_PER_DAY,
+        SEARCH_USERS // 4,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,30 +194,59 @@ def _iso_days(days: tuple[date, ...]) -> str:
     return ",".join(day.isoformat() for day in days)
 
 
+@dataclass(frozen=True)
+class OnTheCluster:
+    chains: dict[str, ChainRun]  # "content" and "search"
+    session: dict  # what `spark_cluster_driver.py` found its session to be
+
+
+def _on_the_cluster(cluster: Cluster, sample: Sample, session: str) -> OnTheCluster:
+    """Both chains by `spark_cluster_driver.py`, a driver of the cluster's own or a Connect
+    client."""
+    address = (
+        {"SPARK_MASTER_URL": cluster.master_url, "SPARK_DRIVER_MEMORY": "1g"}
+        if session == "cluster"
+        else {"SPARK_REMOTE": cluster.remote_url}
+    )
+    lake = sample.root / f"lake_spark_{session}"
+    seen = run_client(
+        "customer_analytics_tests.engines.spark_cluster_driver",
+        environment_without_spark_addresses(
+            COMPUTE_ENGINE="spark", DAGSTER_HOME=str(sample.root), **address
+        ),
+        *(str(sample.raw.uri), str(lake), str(sample.root / CATEGORIES_FILE)),
+        *(_iso_days(CLUSTER_CONTENT_DAYS), _iso_days(CLUSTER_SEARCH_DAYS)),
+    )
+    chains = {chain: ChainRun(Location(str(lake)), files=seen[chain]) for chain in CHAINS}
+    return OnTheCluster(chains, seen["session"])
+
+
 @pytest.fixture(scope="module")
-def cluster_runs(spark_cluster: Cluster, sample: Sample) -> dict[str, dict[str, ChainRun]]:
-    """Both chains on the loopback cluster, once by a driver of its own and once through its
-    Connect server; each session's runs by chain."""
-    runs = {}
-    for session in CLUSTER_SESSIONS:
-        address = (
-            {"SPARK_MASTER_URL": spark_cluster.master_url, "SPARK_DRIVER_MEMORY": "1g"}
-            if session == "cluster"
-            else {"SPARK_REMOTE": spark_cluster.remote_url}
-        )
-        lake = sample.root / f"lake_spark_{session}"
-        files = run_client(
-            "customer_analytics_tests.engines.chain_driver",
-            environment_without_spark_addresses(
-                COMPUTE_ENGINE="spark", DAGSTER_HOME=str(sample.root), **address
-            ),
-            *(str(sample.raw.uri), str(lake), str(sample.root / CATEGORIES_FILE)),
-            *(_iso_days(CONTENT_DAYS), _iso_days(SEARCH_DAYS)),
-        )
-        runs[session] = {
-            chain: ChainRun(Location(str(lake)), files=files[chain]) for chain in files
+def cluster_runs(spark_cluster: Cluster, cluster_sample: Sample) -> dict[str, OnTheCluster]:
+    """Both chains of the cluster's sample on the loopback cluster, once by a driver of its own
+    and once through its Connect server, at once: the cluster has room for both applications."""
+    with ThreadPoolExecutor(len(CLUSTER_SESSIONS)) as sessions:
+        running = {
+            session: sessions.submit(_on_the_cluster, spark_cluster, cluster_sample, session)
+            for session in CLUSTER_SESSIONS
         }
-    return runs
+        return {session: run.result() for session, run in running.items()}
+
+
+@pytest.fixture(scope="module")
+def duckdb_cluster_runs(cluster_sample: Sample) -> dict[str, ChainRun]:
+    """Both chains of the cluster's sample on DuckDB, by chain."""
+    engine = DuckDBEngine()
+    lake = Location(str(cluster_sample.root / "lake_duckdb"))
+    try:
+        return {
+            "content": run_content_chain(engine, cluster_sample.raw, lake, CLUSTER_CONTENT_DAYS),
+            "search": run_search_chain(
+                engine, cluster_sample.raw, lake, CLUSTER_SEARCH_DAYS, cluster_sample.categories
+            ),
+        }
+    finally:
+        engine.close()
 
 
 def _key(row: dict) -> tuple:
@@ -219,13 +287,45 @@ def test_search_table_is_the_same_on_both_engines(search_runs, table):
 
 @pytest.mark.parametrize("table", CONTENT_TABLES + SEARCH_TABLES)
 @pytest.mark.parametrize("session", CLUSTER_SESSIONS)
-def test_the_tables_are_the_same_on_a_cluster(
-    content_runs, search_runs, cluster_runs, session, table
-):
+def test_the_tables_are_the_same_on_a_cluster(duckdb_cluster_runs, cluster_runs, session, table):
     """Spark on the loopback cluster, as a driver and as a Connect client, gives DuckDB's tables."""
     chain = "content" if table in CONTENT_TABLES else "search"
-    on_duckdb = (content_runs if chain == "content" else search_runs)["duckdb"]
-    assert_same_rows(table, {"duckdb": on_duckdb, f"spark {session}": cluster_runs[session][chain]})
+    assert_same_rows(
+        table,
+        {
+            "duckdb": duckdb_cluster_runs[chain],
+            f"spark {session}": cluster_runs[session].chains[chain],
+        },
+    )
+
+
+def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(cluster_runs):
+    """The project's own session (settings, then the engine resource of definitions.py) on a
+    real standalone master at 127.0.0.1, in its own process: every socket that the driver's
+    Python and JVM listen on, its RPC port and its block manager included, is on loopback, and
+    a job still runs on the cluster's executors."""
+    seen = cluster_runs["cluster"].session
+    assert seen["total"] == 499_500  # 0 + 1 + ... + 999 = 999 * 1000 / 2, on the executor
+    ports = {port for _, port in seen["listening"]}
+    assert seen["driver_port"] in ports, seen
+    # Of the block managers, the driver's is the one this process listens on.
+    assert len([port for _, port in seen["block_managers"] if port in ports]) == 1, seen
+    beyond_loopback = [
+        (host, port)
+        for host, port in seen["listening"]
+        if not ipaddress.ip_address(host).is_loopback
+    ]
+    assert not beyond_loopback, seen
+    assert seen["driver_host"] == "127.0.0.1"
+
+
+def test_the_engine_runs_through_spark_connect_on_the_cluster(cluster_runs):
+    """With SPARK_REMOTE, the project's session is a Spark Connect client of the server, whose
+    jobs run on the cluster's executors; the client runs no driver of its own."""
+    seen = cluster_runs["connect"].session
+    assert seen["total"] == 499_500
+    assert seen["connect"] is True
+    assert seen["listening"] == [], seen  # a client: nothing of it listens
 
 
 def _reasons_by_day(run: ChainRun, table: str) -> dict[date, Counter]:

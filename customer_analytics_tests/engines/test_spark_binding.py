@@ -1,15 +1,14 @@
 """Where the Spark driver listens: on loopback when its master is on this machine's loopback
 (local mode, or a standalone master on 127.0.0.0/8, localhost or ::1), where the cluster can
-reach it otherwise, and where SPARK_DRIVER_HOST and SPARK_DRIVER_BIND_ADDRESS say when set."""
-
-import ipaddress
+reach it otherwise, and where SPARK_DRIVER_HOST and SPARK_DRIVER_BIND_ADDRESS say when set. On a
+real cluster, where the driver and a Connect client listen is `test_parity.py`'s to check: its
+runs on the loopback cluster report it."""
 
 import pytest
 
 from customer_analytics.definitions import compute_engine
 from customer_analytics.engines.spark import spark_config
 from customer_analytics.settings import Settings
-from customer_analytics_tests.spark_cluster import environment_without_spark_addresses, run_client
 
 DRIVER_KEYS = ("spark.driver.host", "spark.driver.bindAddress")
 LOOPBACK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
@@ -109,52 +108,3 @@ def test_spark_connect_sets_no_driver_address():
     )
     assert config["spark.remote"] == "sc://127.0.0.1:15002"
     assert addresses_of_the_driver(config) == {}
-
-
-# --- a real standalone cluster on loopback ------------------------------------------------
-
-
-def run_driver(env: dict[str, str]) -> dict:
-    return run_client("customer_analytics_tests.engines.spark_cluster_driver", env)
-
-
-def test_a_driver_of_a_master_on_loopback_listens_on_loopback_only(spark_cluster, tmp_path):
-    """The project's own session (settings, then the engine resource of definitions.py) on a
-    real standalone master at 127.0.0.1, in its own process: every socket that the driver's
-    Python and JVM listen on, its RPC port and its block manager included, is on loopback, and
-    a job still runs on the cluster's executors."""
-    seen = run_driver(
-        environment_without_spark_addresses(
-            COMPUTE_ENGINE="spark",
-            SPARK_MASTER_URL=spark_cluster.master_url,
-            SPARK_DRIVER_MEMORY="512m",
-            DAGSTER_HOME=str(tmp_path),
-        )
-    )
-    assert seen["total"] == 499_500  # 0 + 1 + ... + 999 = 999 * 1000 / 2, on the executor
-    ports = {port for _, port in seen["listening"]}
-    assert seen["driver_port"] in ports, seen
-    # Of the block managers, the driver's is the one this process listens on.
-    assert len([port for _, port in seen["block_managers"] if port in ports]) == 1, seen
-    beyond_loopback = [
-        (host, port)
-        for host, port in seen["listening"]
-        if not ipaddress.ip_address(host).is_loopback
-    ]
-    assert not beyond_loopback, seen
-    assert seen["driver_host"] == "127.0.0.1"
-
-
-def test_the_engine_runs_through_spark_connect_on_the_cluster(spark_cluster, tmp_path):
-    """With SPARK_REMOTE, the project's session is a Spark Connect client of the server, whose
-    jobs run on the cluster's executors; the client runs no driver of its own."""
-    seen = run_driver(
-        environment_without_spark_addresses(
-            COMPUTE_ENGINE="spark",
-            SPARK_REMOTE=spark_cluster.remote_url,
-            DAGSTER_HOME=str(tmp_path),
-        )
-    )
-    assert seen["total"] == 499_500
-    assert seen["connect"] is True
-    assert seen["listening"] == [], seen  # a client: nothing of it listens

@@ -31,6 +31,17 @@ VIEWPORT = {"width": 1600, "height": 1000}
 ACTION_TIMEOUT_MS = 30_000
 APRIL = {f"2022-04-{day:02d}" for day in range(1, 31)}
 DAILY = ("raw_log_content", "content_quarantine", "daily_pivot")
+# The runs launched from the UI wait in the queue until the daemon's next look: every second
+# here, not every five, since the tests wait for each of them.
+INSTANCE_CONFIG = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+"""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,7 +101,7 @@ def project_variables(ui_root: Path, landing_zone: Path) -> Iterator[dict[str, s
     """DAGSTER_HOME (in memory: see fixtures/instances.py) and the project's variables for the
     embedded stack."""
     with memory_folder() as home:
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        (home / "dagster.yaml").write_text(INSTANCE_CONFIG)
         yield {
             "DAGSTER_HOME": str(home),
             "RAW_DATA_URI": str(landing_zone),
