@@ -69,9 +69,8 @@ test: install $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	# One worker per core: the Spark tests share one session per worker (a worker more made the
-	# suite slower); each worker takes whole modules (conftest.py:ModuleScheduling). The 20
-	# slowest tests close the log.
+	# One worker per core: the Spark tests share one session per worker (a worker more, or the
+	# browser tests on one worker, made the suite slower). The 20 slowest tests close the log.
 	$(BIN)/pytest -n auto --durations=20
 
 lint: install

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from xdist.scheduler import LoadScopeScheduling
 
 from customer_analytics.definitions import build_resources
 from customer_analytics.defs.search.schemas import LOG_SEARCH_FILE
@@ -22,29 +21,6 @@ pytest_plugins = [
     "customer_analytics_tests.fixtures.engines",
     "customer_analytics_tests.fixtures.instances",
 ]
-
-
-UI_TESTS = Path(__file__).parent / "ui"
-UI_NODES = "customer_analytics_tests/ui/"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests first: they are the longest unit of work (`ModuleScheduling`)."""
-    items.sort(key=lambda item: UI_TESTS not in Path(item.path).parents)
-
-
-class ModuleScheduling(LoadScopeScheduling):
-    """`pytest -n auto` hands out whole modules, in collection order, so that a module-scoped
-    fixture (a generated sample and its chains on both engines) is computed once; the browser
-    tests are one unit, so that one Dagster UI stack serves them all."""
-
-    def _split_scope(self, nodeid: str) -> str:
-        return "ui" if nodeid.startswith(UI_NODES) else nodeid.split("::", 1)[0]
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log) -> ModuleScheduling:
-    config.option.loadscopereorder = False  # collection order, not the modules' test counts
-    return ModuleScheduling(config, log)
 
 
 # The columns of the viewing-log tables as the design card names them, in order: the tests'
