@@ -192,7 +192,9 @@ def _missing_browser(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# The package's tests only: Playwright's synchronous API keeps an event loop running in this
+# thread while it is open, and the tests after these (`asyncio.run` in the classifiers) need none.
+@pytest.fixture(scope="package")
 def browser():
     try:
         from playwright.sync_api import expect, sync_playwright
