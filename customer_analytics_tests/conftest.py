@@ -23,16 +23,6 @@ pytest_plugins = [
 ]
 
 
-UI_TESTS = Path(__file__).parent / "ui"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests first. pytest-xdist hands each worker a first chunk of consecutive
-    tests (a quarter of its share), so they all land on one worker and one Dagster UI stack
-    serves them, where at the end of the run they were dealt one by one to both workers."""
-    items.sort(key=lambda item: UI_TESTS not in Path(item.path).parents)
-
-
 # The columns of the viewing-log tables as the design card names them, in order: the tests'
 # own statement of the contract, not the package's.
 PIVOT_COLUMNS = [

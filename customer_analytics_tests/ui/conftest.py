@@ -192,9 +192,7 @@ def _missing_browser(reason: str) -> None:
     pytest.skip(reason)
 
 
-# The package's tests only: Playwright's synchronous API keeps an event loop running in this
-# thread while it is open, and the tests after these (`asyncio.run` in the classifiers) need none.
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def browser():
     try:
         from playwright.sync_api import expect, sync_playwright
