@@ -25,7 +25,7 @@ from customer_analytics.defs.search.schemas import (
 from customer_analytics.defs.search.transforms import (
     customer_search_stats,
     monthly_top_keyword,
-    parse_search_day,
+    parse_search_days,
 )
 from customer_analytics.engines.base import Engine, LakeFiles, partition_batches
 from customer_analytics.engines.storage import Location
@@ -139,7 +139,7 @@ def run_search_chain(
     columns = tuple(LOG_SEARCH_FILE.names)
     for day in search_days:
         events = read_search_day(landing, day, columns)
-        with parse_search_day(engine, events, day) as parsed:
+        with parse_search_days(engine, {day: events}) as parsed:
             _write(run, engine, "raw_log_search", [day.isoformat()], parsed.valid)
             _write(run, engine, "search_quarantine", [day.isoformat()], parsed.quarantine)
     run.seconds["parse_search"] = time.perf_counter() - started

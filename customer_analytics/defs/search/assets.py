@@ -95,8 +95,8 @@ RAW_LOG = RawLog(
     checks=RAW_CHECKS,
     files=lambda landing, day: day_folder(day),
     parse=one_at_a_time(
-        lambda engine, landing, day: search.parse_search_day(
-            engine, read_search_day(landing, day, tuple(LOG_SEARCH_FILE.names)), day
+        lambda engine, landing, day: search.parse_search_days(
+            engine, {day: read_search_day(landing, day, tuple(LOG_SEARCH_FILE.names))}
         )
     ),
 )

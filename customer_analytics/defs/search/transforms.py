@@ -4,7 +4,7 @@ A day's part files are read and conformed with Arrow (`landing.py`) and their ke
 normalized by the rules (`defs/search/rules.py`); the engine adds each row as JSON and runs the rest.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 
@@ -29,7 +29,8 @@ from customer_analytics.rules.text import trimmed_sql
 
 
 def checked_rows(rows: Source) -> Query:
-    """Every search row with the first rule it fails as `reason`, NULL for a valid one."""
+    """Every search row with the first rule it fails as `reason`, NULL for a valid one; an
+    eventID repeats only within its day."""
     return Query(
         f"""
         WITH typed AS (
@@ -37,7 +38,7 @@ def checked_rows(rows: Source) -> Query:
                    {trimmed_sql("user_id")} AS user_id_trimmed,
                    {datetime_sql("datetime")} AS parsed_datetime,
                    eventID IS NOT NULL AND row_number() OVER (
-                       PARTITION BY eventID ORDER BY row_number) > 1 AS repeated_event
+                       PARTITION BY date, eventID ORDER BY row_number) > 1 AS repeated_event
             FROM events
         )
         SELECT *, {first_failing_reason(REASON_CONDITIONS, QUARANTINE_REASONS)} AS reason
@@ -48,25 +49,31 @@ def checked_rows(rows: Source) -> Query:
 
 
 @contextmanager
-def parse_search_day(engine: Engine, events: pa.Table, day: date) -> Iterator[ParsedPartition]:
-    """Validates one day of the search log (rows numbered from 1 in file order)."""
+def parse_search_days(
+    engine: Engine, events_by_day: Mapping[date, pa.Table]
+) -> Iterator[ParsedPartition]:
+    """Validates days of the search log in one plan, each day's rows numbered from 1 in file
+    order; the asset gives one day at a time, read and conformed in memory."""
+    events = pa.concat_tables(
+        table.append_column("date", pa.array([day] * table.num_rows, pa.date32()))
+        for day, table in events_by_day.items()
+    )
     events = events.append_column("normalized", normalize_keywords(events["keyword"]))
-    day_literal = f"DATE {literal(day.isoformat())}"
     with engine.materialized(
         checked_rows(engine.with_json_record(events, LOG_SEARCH_FILE.names))
     ) as checked:
         yield ParsedPartition(
             valid=Query(
-                f"""SELECT {day_literal} AS date, eventID, parsed_datetime AS datetime,
-                           user_id_trimmed AS user_id, normalized AS keyword,
-                           keyword AS raw_keyword, platform, proxy_isp, networkType
-                    FROM checked WHERE reason IS NULL ORDER BY row_number""",
+                """SELECT date, eventID, parsed_datetime AS datetime,
+                          user_id_trimmed AS user_id, normalized AS keyword,
+                          keyword AS raw_keyword, platform, proxy_isp, networkType
+                   FROM checked WHERE reason IS NULL ORDER BY date, row_number""",
                 RAW_LOG_SEARCH,
                 {"checked": checked},
             ),
             quarantine=Query(
-                f"""SELECT {day_literal} AS date, row_number, reason, record
-                    FROM checked WHERE reason IS NOT NULL ORDER BY row_number""",
+                """SELECT date, row_number, reason, record
+                   FROM checked WHERE reason IS NOT NULL ORDER BY date, row_number""",
                 SEARCH_QUARANTINE,
                 {"checked": checked},
             ),

@@ -1,15 +1,17 @@
 """The search-log rules on both engines (docs/contract.md §2-§3).
 
-Covers `parse_search_day` (every quarantine reason, the order of reasons, duplicate eventIDs,
+Covers `parse_search_days` (every quarantine reason, the order of reasons, duplicate eventIDs,
 leading-zero user ids, NFC/NFD, white-space and voice-search variants, the valid and quarantine
 columns), `monthly_top_keyword` (counts, totals, code-point tie-break, months) and
 `customer_search_stats` (the four tastes). Every test of the transforms takes the `engine`
 fixture and runs on DuckDB and on Spark; each parses its day once and fetches only what it
-asserts. Every fixture is a literal table and every expected value is worked out by hand.
+asserts, but the many cases of the parametrized tests are each a day of their own, registered
+at import and parsed all at once per engine (`cases`). Every fixture is a literal table and
+every expected value is worked out by hand.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,13 +24,19 @@ from customer_analytics.defs.search.schemas import (
     MONTHLY_TOP_KEYWORD,
     RAW_LOG_SEARCH,
 )
-from customer_analytics.defs.search.transforms import customer_search_stats, monthly_top_keyword
+from customer_analytics.defs.search.transforms import (
+    customer_search_stats,
+    monthly_top_keyword,
+    parse_search_days,
+)
 from customer_analytics.engines.base import Engine
 from customer_analytics_tests.engines.run import (
     PARTS,
-    QUARANTINE_ONLY,
     VALID_ONLY,
     Parsed,
+    ParsedCases,
+    SearchCases,
+    fetched,
     lake_files,
     parse_search,
 )
@@ -112,6 +120,61 @@ def _parse(engine: Engine, *rows: dict, day: date = DAY, parts: Sequence[str] = 
     return parse_search(engine, _events(*rows), day, parts)
 
 
+# The cases of the parametrized tests below: each the raw rows of a day (`_day`), registered
+# as each table is defined and parsed by each engine all at once (`cases`).
+CASES = SearchCases(_events)
+
+
+def _day(*rows: dict) -> str:
+    """The case of a day of raw `rows` (see `_events`): its key in `CASES` and `cases`."""
+    return json.dumps(rows, ensure_ascii=False, sort_keys=True)
+
+
+def _registered(case_of: Callable[..., str], params: list) -> list:
+    """Registers the case `case_of(first value)` of each parameter set; the sets as they are."""
+
+    def first(values):
+        values = getattr(values, "values", values)  # a pytest.param's
+        return values[0] if isinstance(values, tuple) else values
+
+    CASES.add(*(case_of(first(values)) for values in params))
+    return params
+
+
+@pytest.fixture(scope="module")
+def cases(module_engine: Engine) -> ParsedCases[str]:
+    return CASES.parse(module_engine)
+
+
+def _with_datetime(text: str | None) -> str:
+    return _day({"datetime": text})
+
+
+def _after_g1_with_datetime(text: str) -> str:
+    return _day({"eventID": "g1"}, {"datetime": text})
+
+
+def _user_a(user_id: str) -> str:
+    return _day({"eventID": "a", "user_id": user_id})
+
+
+def _with_action(action: str) -> str:
+    return _day({"action": action})
+
+
+def _keyword_a(keyword: str) -> str:
+    return _day({"eventID": "a", "keyword": keyword})
+
+
+def _after_g1(row: dict) -> str:
+    return _day({"eventID": "g1"}, row)
+
+
+def _repeating_g1(row: dict) -> str:
+    """Row 2 repeats row 1's eventID, so that duplicate_event always comes last."""
+    return _day({"eventID": "g1"}, {**row, "eventID": "g1"})
+
+
 def _reasons(parsed: Parsed) -> list[tuple[int, str]]:
     rows = [(row["row_number"], row["reason"]) for row in parsed.quarantine.to_pylist()]
     return sorted(rows)
@@ -190,7 +253,7 @@ def test_raw_columns():
     )
 
 
-# --- parse_search_day: valid rows ----------------------------------------------------------------
+# --- parse_search_days: valid rows ----------------------------------------------------------------
 
 
 def test_valid_row_keeps_every_field(engine):
@@ -251,7 +314,7 @@ def test_date_is_the_day_passed_not_the_datetime(engine):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [
+    _registered(_with_datetime, [
         pytest.param("2022-06-01 18:59:12.345", datetime(2022, 6, 1, 18, 59, 12, 345000), id="ms"),
         pytest.param("2022-06-14 00:00:00.000", datetime(2022, 6, 14, 0, 0, 0), id="midnight"),
         pytest.param("2022-07-01 09:05:07", datetime(2022, 7, 1, 9, 5, 7), id="no-fraction"),
@@ -262,17 +325,17 @@ def test_date_is_the_day_passed_not_the_datetime(engine):
         pytest.param("\u00a02022-06-01 18:59:12\u3000", datetime(2022, 6, 1, 18, 59, 12), id="unicode-white-space-trimmed"),
         pytest.param("2024-02-29 10:00:00", datetime(2024, 2, 29, 10, 0, 0), id="leap-day"),
         pytest.param(None, None, id="null-stays-null"),
-    ],
+    ]),
 )  # fmt: skip
-def test_datetime_is_parsed_or_null_and_the_row_stays_valid(engine, text, expected):
-    parsed = _parse(engine, {"datetime": text})
+def test_datetime_is_parsed_or_null_and_the_row_stays_valid(cases, text, expected):
+    parsed = cases[_with_datetime(text)]
     assert _reasons(parsed) == []
     assert parsed.valid.column("datetime").to_pylist() == [expected]
 
 
 @pytest.mark.parametrize(
     "text",
-    [
+    _registered(_after_g1_with_datetime, [
         pytest.param("abc", id="text"),
         pytest.param("", id="empty"),
         pytest.param("   ", id="spaces"),
@@ -295,13 +358,13 @@ def test_datetime_is_parsed_or_null_and_the_row_stays_valid(engine, text, expect
         pytest.param("1654109952", id="epoch-seconds"),
         pytest.param("infinity", id="infinity"),
         pytest.param("epoch", id="epoch-word"),
-    ],
-)
-def test_datetime_that_is_not_a_time_is_quarantined_with_its_text(engine, text):
-    parsed = _parse(engine, {"eventID": "g1"}, {"datetime": text}, day=date(2022, 6, 9))
+    ]),
+)  # fmt: skip
+def test_datetime_that_is_not_a_time_is_quarantined_with_its_text(cases, text):
+    parsed = cases[_after_g1_with_datetime(text)]
     quarantine = parsed.quarantine.to_pylist()
     assert [(r["date"], r["row_number"], r["reason"]) for r in quarantine] == [
-        (date(2022, 6, 9), 2, "invalid_datetime")
+        (cases.day(_after_g1_with_datetime(text)), 2, "invalid_datetime")
     ]
     assert json.loads(quarantine[0]["record"])["datetime"] == text
     assert _valid(parsed) == [("g1", "u1", "conan", "conan")]
@@ -320,7 +383,7 @@ def test_datetime_with_microseconds_does_not_break_the_day(engine):
 
 @pytest.mark.parametrize(
     ("user_id", "expected"),
-    [
+    _registered(_user_a, [
         pytest.param("14111", "14111", id="plain"),
         pytest.param("0014111", "0014111", id="leading-zeros-kept"),
         pytest.param(" 0014111 ", "0014111", id="leading-zeros-trimmed"),
@@ -333,10 +396,10 @@ def test_datetime_with_microseconds_does_not_break_the_day(engine):
         pytest.param("\t0014111\n", "0014111", id="tab-newline-trimmed"),
         pytest.param("\u00a00014111\u3000", "0014111", id="unicode-white-space-trimmed"),
         pytest.param("00\t14111", "00\t14111", id="inner-tab-kept"),
-    ],
-)
-def test_user_id_is_trimmed_and_leading_zeros_kept(engine, user_id, expected):
-    parsed = _parse(engine, {"eventID": "a", "user_id": user_id})
+    ]),
+)  # fmt: skip
+def test_user_id_is_trimmed_and_leading_zeros_kept(cases, user_id, expected):
+    parsed = cases[_user_a(user_id)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", expected, "conan", "conan")]
 
@@ -358,17 +421,20 @@ def test_leading_zero_user_ids_are_different_users(engine):
 
 @pytest.mark.parametrize(
     "action",
-    ["search", "SEARCH", "Search", " search ", "  SeArCh", "\tsearch\n", "\u00a0Search\u3000"],
+    _registered(
+        _with_action,
+        ["search", "SEARCH", "Search", " search ", "  SeArCh", "\tsearch\n", "\u00a0Search\u3000"],
+    ),
 )
-def test_search_action_in_any_case_and_spacing(engine, action):
-    parsed = _parse(engine, {"action": action})
+def test_search_action_in_any_case_and_spacing(cases, action):
+    parsed = cases[_with_action(action)]
     assert _reasons(parsed) == []
     assert parsed.valid.num_rows == 1
 
 
 @pytest.mark.parametrize(
     ("keyword", "expected"),
-    [
+    _registered(_keyword_a, [
         pytest.param("TRUCTIEPBONGDAHOMNAY", "tructiepbongdahomnay", id="run-on"),
         pytest.param("Phim H\u00e0n Qu\u1ed1c", "phim hàn quốc", id="nfc"),
         pytest.param("Phim Ha\u0300n Quo\u0302\u0301c", "phim hàn quốc", id="nfd"),
@@ -381,10 +447,10 @@ def test_search_action_in_any_case_and_spacing(engine, action):
         pytest.param("Tìm kiếm", "tìm kiếm", id="voice-prefix"),
         pytest.param("bằng giọng nói", "bằng giọng nói", id="voice-suffix"),
         pytest.param("Tìmkiếmbằnggiọngnói", "tìmkiếmbằnggiọngnói", id="voice-run-on"),
-    ],
+    ]),
 )  # fmt: skip
-def test_keyword_is_normalized_and_raw_keyword_kept(engine, keyword, expected):
-    parsed = _parse(engine, {"eventID": "a", "keyword": keyword})
+def test_keyword_is_normalized_and_raw_keyword_kept(cases, keyword, expected):
+    parsed = cases[_keyword_a(keyword)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", "u1", expected, keyword)]
 
@@ -401,31 +467,31 @@ def test_fixture_lengths_are_what_they_claim():
 
 @pytest.mark.parametrize(
     ("user_id", "expected"),
-    [
+    _registered(_user_a, [
         pytest.param(USER_ID_255, USER_ID_255, id="255"),
         pytest.param(" " + USER_ID_255 + "\t", USER_ID_255, id="255-after-trimming"),
         pytest.param("\u0110" * 255, "\u0110" * 255, id="255-two-byte"),
-    ],
-)
-def test_user_id_of_255_characters_is_valid(engine, user_id, expected):
-    parsed = _parse(engine, {"eventID": "a", "user_id": user_id})
+    ]),
+)  # fmt: skip
+def test_user_id_of_255_characters_is_valid(cases, user_id, expected):
+    parsed = cases[_user_a(user_id)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", expected, "conan", "conan")]
 
 
 @pytest.mark.parametrize(
     ("keyword", "expected"),
-    [
+    _registered(_keyword_a, [
         pytest.param(KEYWORD_500, KEYWORD_500, id="500"),
         pytest.param(KEYWORD_500.upper(), KEYWORD_500, id="500-upper"),
         pytest.param("  " + KEYWORD_500.replace(" ", "\u00a0 \t") + "\u3000", KEYWORD_500, id="500-after-collapsing-white-space"),
         pytest.param("a" + " " * 600 + "b", "a b", id="600-characters-of-spaces-collapse"),
         pytest.param("a\u0300" * 300, "\u00e0" * 300, id="600-code-points-nfd-compose-to-300"),
         pytest.param("\u0111" * 500, "\u0111" * 500, id="500-two-byte"),
-    ],
+    ]),
 )  # fmt: skip
-def test_keyword_is_limited_once_normalized(engine, keyword, expected):
-    parsed = _parse(engine, {"eventID": "a", "keyword": keyword})
+def test_keyword_is_limited_once_normalized(cases, keyword, expected):
+    parsed = cases[_keyword_a(keyword)]
     assert _reasons(parsed) == []
     assert _valid(parsed) == [("a", "u1", expected, keyword)]
 
@@ -453,12 +519,12 @@ def test_nfc_and_nfd_rows_give_the_same_keyword(engine):
     ]
 
 
-# --- parse_search_day: one reason per row --------------------------------------------------------
+# --- parse_search_days: one reason per row --------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("row", "reason"),
-    [
+    _registered(_after_g1, [
         # invalid_user_id
         pytest.param({"user_id": None}, "invalid_user_id", id="user-null"),
         pytest.param({"user_id": ""}, "invalid_user_id", id="user-empty"),
@@ -506,21 +572,20 @@ def test_nfc_and_nfd_rows_give_the_same_keyword(engine):
         # duplicate_event: the first row also has eventID "g1".
         pytest.param({"eventID": "g1"}, "duplicate_event", id="duplicate"),
         pytest.param({"eventID": "g1", "keyword": "doraemon", "user_id": "u9"}, "duplicate_event", id="duplicate-other-content"),
-    ],
+    ]),
 )  # fmt: skip
-def test_each_reason(engine, row, reason):
-    events = _events({"eventID": "g1"}, row)
-    parsed = parse_search(engine, events, date(2022, 6, 9))
+def test_each_reason(cases, row, reason):
+    parsed = cases[_after_g1(row)]
     quarantine = parsed.quarantine.to_pylist()
     assert [(r["date"], r["row_number"], r["reason"]) for r in quarantine] == [
-        (date(2022, 6, 9), 2, reason)
+        (cases.day(_after_g1(row)), 2, reason)
     ]
     assert _valid(parsed) == [("g1", "u1", "conan", "conan")]
 
 
 @pytest.mark.parametrize(
     ("row", "reason"),
-    [
+    _registered(_repeating_g1, [
         pytest.param({"user_id": None, "action": "enter", "keyword": None}, "invalid_user_id", id="user-action-keyword"),
         pytest.param({"user_id": " null ", "keyword": VOICE}, "invalid_user_id", id="user-voice"),
         pytest.param({"user_id": "", "keyword": "  "}, "invalid_user_id", id="user-keyword"),
@@ -536,11 +601,10 @@ def test_each_reason(engine, row, reason):
         pytest.param({"keyword": None, "datetime": "?"}, "empty_keyword", id="keyword-datetime"),
         pytest.param({"keyword": VOICE, "datetime": "?"}, "voice_search", id="voice-datetime"),
         pytest.param({"datetime": "?"}, "invalid_datetime", id="datetime-duplicate"),
-    ],
+    ]),
 )  # fmt: skip
-def test_first_failing_reason_is_reported(engine, row, reason):
-    # Every row below repeats the first row's eventID, so duplicate_event always comes last.
-    parsed = _parse(engine, {"eventID": "g1"}, {**row, "eventID": "g1"}, parts=QUARANTINE_ONLY)
+def test_first_failing_reason_is_reported(cases, row, reason):
+    parsed = cases[_repeating_g1(row)]
     assert _reasons(parsed) == [(2, reason)]
 
 
@@ -594,7 +658,7 @@ def test_quarantine_record_is_the_raw_row_as_json(engine):
     }
 
 
-# --- parse_search_day: duplicate eventIDs --------------------------------------------------------
+# --- parse_search_days: duplicate eventIDs --------------------------------------------------------
 
 
 def test_duplicate_event_ids_within_a_day(engine):
@@ -678,7 +742,23 @@ def test_same_event_id_on_two_days_is_valid_on_both(engine):
     assert second.valid.column("date").to_pylist() == [date(2022, 6, 2)]
 
 
-# --- parse_search_day: whole days ----------------------------------------------------------------
+def test_days_parsed_together_number_and_repeat_within_their_day(engine):
+    """Two days in one plan: each day's row 2 repeats its row 1, and the other day's same
+    eventID is no repeat."""
+    events = _events({"eventID": "d1"}, {"eventID": "d1", "keyword": "zing"})
+    with parse_search_days(engine, {date(2022, 6, 2): events, date(2022, 6, 1): events}) as days:
+        parsed = fetched(engine, days)
+    assert parsed.valid.select(["date", "eventID", "keyword"]).to_pylist() == [
+        {"date": date(2022, 6, 1), "eventID": "d1", "keyword": "conan"},
+        {"date": date(2022, 6, 2), "eventID": "d1", "keyword": "conan"},
+    ]
+    assert parsed.quarantine.select(["date", "row_number", "reason"]).to_pylist() == [
+        {"date": date(2022, 6, 1), "row_number": 2, "reason": "duplicate_event"},
+        {"date": date(2022, 6, 2), "row_number": 2, "reason": "duplicate_event"},
+    ]
+
+
+# --- parse_search_days: whole days ----------------------------------------------------------------
 
 
 def test_mixed_day(engine):
