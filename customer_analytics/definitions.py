@@ -66,9 +66,19 @@ def build_resources(settings: Settings) -> dict[str, object]:
     }
 
 
+def run_executor(settings: Settings) -> dg.ExecutorDefinition:
+    """Dagster's default, a process per step, except on Spark: there a run's steps share one
+    process, so that its driver (a JVM, its session and its warmed plans) starts once per run
+    and not once per step; Spark runs each step's work in parallel itself."""
+    if settings.compute_engine == "spark":
+        return dg.in_process_executor
+    return dg.multiprocess_executor
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
+    settings = Settings.from_env()
     return dg.Definitions.merge(
         dg.components.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        dg.Definitions(resources=build_resources(Settings.from_env())),
+        dg.Definitions(resources=build_resources(settings), executor=run_executor(settings)),
     )

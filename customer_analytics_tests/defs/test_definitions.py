@@ -337,12 +337,15 @@ def test_kinds(definitions, asset):
     assert set(_node(definitions, asset).kinds) == KINDS[asset]
 
 
-def test_kinds_name_the_engine_of_compute_engine():
-    """Loaded with COMPUTE_ENGINE=spark, every asset that said duckdb says spark instead."""
+@pytest.fixture(scope="module")
+def loaded_on_spark() -> dict:
+    """The asset kinds and the runs' executor of the definitions loaded with
+    COMPUTE_ENGINE=spark (in a process of their own: the engine is read at import)."""
     program = (
-        "import json; from customer_analytics.definitions import defs; graph = "
-        "defs().resolve_asset_graph(); print(json.dumps({k.to_user_string(): "
-        "sorted(graph.get(k).kinds) for k in graph.get_all_asset_keys()}))"
+        "import json; from customer_analytics.definitions import defs; d = defs(); "
+        "graph = d.resolve_asset_graph(); print(json.dumps({'kinds': {k.to_user_string(): "
+        "sorted(graph.get(k).kinds) for k in graph.get_all_asset_keys()}, 'executor': "
+        "d.resolve_implicit_global_asset_job_def().executor_def.name}))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", program],
@@ -351,12 +354,23 @@ def test_kinds_name_the_engine_of_compute_engine():
         text=True,
         check=True,
     )
-    kinds = json.loads(loaded.stdout.strip().splitlines()[-1])
+    return json.loads(loaded.stdout.strip().splitlines()[-1])
+
+
+def test_kinds_name_the_engine_of_compute_engine(loaded_on_spark):
+    """Loaded with COMPUTE_ENGINE=spark, every asset that said duckdb says spark instead."""
     expected = {
         asset: sorted("spark" if kind == "duckdb" else kind for kind in asset_kinds)
         for asset, asset_kinds in KINDS.items()
     }
-    assert kinds == expected
+    assert loaded_on_spark["kinds"] == expected
+
+
+def test_a_spark_run_keeps_its_steps_in_one_process(definitions, loaded_on_spark):
+    """On Spark a run's steps share one driver (started once per run); on DuckDB each step is
+    a process of its own, as Dagster's default."""
+    assert loaded_on_spark["executor"] == "in_process"
+    assert definitions.resolve_implicit_global_asset_job_def().executor_def.name == "multiprocess"
 
 
 @pytest.mark.parametrize("asset", sorted(COLUMNS))
