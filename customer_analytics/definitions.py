@@ -66,13 +66,12 @@ def build_resources(settings: Settings) -> dict[str, object]:
     }
 
 
-def run_executor(settings: Settings) -> dg.ExecutorDefinition:
-    """Dagster's default, a process per step, except on Spark: there a run's steps share one
-    process, so that its driver (a JVM, its session and its warmed plans) starts once per run
-    and not once per step; Spark runs each step's work in parallel itself."""
-    if settings.compute_engine == "spark":
-        return dg.in_process_executor
-    return dg.multiprocess_executor
+def run_executor(settings: Settings) -> dg.ExecutorDefinition | None:
+    """On Spark, a run's steps share one process, so that its driver (a JVM, its session and
+    its warmed plans) starts once per run and not once per step; Spark runs each step's work in
+    parallel itself. Otherwise Dagster's default: a process per step, or one for the run when its
+    config says `in_process`."""
+    return dg.in_process_executor if settings.compute_engine == "spark" else None
 
 
 @dg.definitions

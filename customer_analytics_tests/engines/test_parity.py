@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,17 +50,34 @@ from customer_analytics_tests.spark_cluster import (
 )
 
 SEED = 42
-CONTENT_DAYS = tuple(date(2022, 4, 1) + timedelta(days=i) for i in range(4))
-LINES_PER_DAY = 50_000
-# Two consecutive months of the search export (sample_data.search.SEARCH_DAYS), two days each.
-SEARCH_DAYS = (date(2022, 6, 1), date(2022, 6, 2), date(2022, 7, 1), date(2022, 7, 2))
-SEARCH_USERS = 2_000
-SEARCHES_PER_DAY = 3_000
+
+
+class SampleSize(NamedTuple):
+    """What a generated sample holds."""
+
+    content_days: tuple[date, ...]
+    lines_per_day: int
+    search_days: tuple[date, ...]
+    searches_per_day: int
+    search_users: int
+
+
+LOCAL = SampleSize(
+    content_days=tuple(date(2022, 4, 1) + timedelta(days=i) for i in range(4)),
+    lines_per_day=50_000,
+    # Two consecutive months of the search export (sample_data.search.SEARCH_DAYS), two days each.
+    search_days=(date(2022, 6, 1), date(2022, 6, 2), date(2022, 7, 1), date(2022, 7, 2)),
+    searches_per_day=3_000,
+    search_users=2_000,
+)
 # The cluster's sample: every kind of dirt still occurs at this size (dirt_counts).
-CLUSTER_CONTENT_DAYS = CONTENT_DAYS[:3]
-CLUSTER_LINES_PER_DAY = 5_000
-CLUSTER_SEARCHES_PER_DAY = 500
-CLUSTER_SEARCH_DAYS = (date(2022, 6, 1), date(2022, 7, 1))
+CLUSTER = SampleSize(
+    content_days=LOCAL.content_days[:3],
+    lines_per_day=5_000,
+    search_days=(date(2022, 6, 1), date(2022, 7, 1)),
+    searches_per_day=500,
+    search_users=500,
+)
 
 # keyword_category, for the chain drivers on the cluster.
 CATEGORIES_FILE = "categories.parquet"
@@ -78,6 +96,7 @@ SEARCH_TABLES = (
 
 @dataclass(frozen=True)
 class Sample:
+    size: SampleSize
     root: Path
     raw: Location
     content_files: tuple[DayFile, ...]
@@ -101,50 +120,31 @@ def _categories(search_files: tuple[DayFile, ...]) -> pa.Table:
     )
 
 
-def _sample(
-    root: Path,
-    content_days: tuple[date, ...],
-    lines: int,
-    search_days: tuple[date, ...],
-    searches: int,
-    users: int,
-) -> Sample:
+def _sample(root: Path, size: SampleSize) -> Sample:
     raw = root / "raw"
+    lines = size.lines_per_day
     contracts = Contracts.build(SEED, default_contracts(lines))
     content_files = tuple(
-        generate_content_day(raw, day, contracts, lines=lines) for day in content_days
+        generate_content_day(raw, day, contracts, lines=lines) for day in size.content_days
     )
-    search_users = SearchUsers.build(SEED, users)
+    search_users = SearchUsers.build(SEED, size.search_users)
     search_files = tuple(
-        generate_search_day(raw, day, search_users, rows=searches) for day in search_days
+        generate_search_day(raw, day, search_users, rows=size.searches_per_day)
+        for day in size.search_days
     )
     categories = _categories(search_files)
     pq.write_table(categories, root / CATEGORIES_FILE)
-    return Sample(root, Location(str(raw)), content_files, search_files, categories)
+    return Sample(size, root, Location(str(raw)), content_files, search_files, categories)
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
-    return _sample(
-        tmp_path_factory.mktemp("parity"),
-        CONTENT_DAYS,
-        LINES_PER_DAY,
-        SEARCH_DAYS,
-        SEARCHES_PER_DAY,
-        SEARCH_USERS,
-    )
+    return _sample(tmp_path_factory.mktemp("parity"), LOCAL)
 
 
 @pytest.fixture(scope="module")
 def cluster_sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
-    return _sample(
-        tmp_path_factory.mktemp("parity_cluster"),
-        CLUSTER_CONTENT_DAYS,
-        CLUSTER_LINES_PER_DAY,
-        CLUSTER_SEARCH_DAYS,
-        CLUSTER_SEARCHES_PER_DAY,
-        SEARCH_USERS // 4,
-    )
+    return _sample(tmp_path_factory.mktemp("parity_cluster"), CLUSTER)
 
 
 @pytest.fixture(scope="module")
@@ -157,37 +157,34 @@ def engines(spark):
         engine.close()
 
 
-def _on_each_engine(engines, sample: Sample, domain: str, chain) -> dict[str, ChainRun]:
+def _run_chain(chain: str, engine, sample: Sample, lake: Location) -> ChainRun:
+    """One chain ("content" or "search") over the days of the sample."""
+    if chain == "content":
+        return run_content_chain(engine, sample.raw, lake, sample.size.content_days)
+    return run_search_chain(engine, sample.raw, lake, sample.size.search_days, sample.categories)
+
+
+def _on_each_engine(engines, sample: Sample, chain: str) -> dict[str, ChainRun]:
     runs = {}
     for name, engine in engines.items():
         try:
-            runs[name] = chain(engine, Location(str(sample.root / f"lake_{name}")))
+            runs[name] = _run_chain(
+                chain, engine, sample, Location(str(sample.root / f"lake_{name}"))
+            )
         except Exception as error:
-            error.add_note(f"The {domain} chain fails on the {name} engine.")
+            error.add_note(f"The {chain} chain fails on the {name} engine.")
             raise
     return runs
 
 
 @pytest.fixture(scope="module")
 def content_runs(engines, sample: Sample) -> dict[str, ChainRun]:
-    return _on_each_engine(
-        engines,
-        sample,
-        "content",
-        lambda engine, lake: run_content_chain(engine, sample.raw, lake, CONTENT_DAYS),
-    )
+    return _on_each_engine(engines, sample, "content")
 
 
 @pytest.fixture(scope="module")
 def search_runs(engines, sample: Sample) -> dict[str, ChainRun]:
-    return _on_each_engine(
-        engines,
-        sample,
-        "search",
-        lambda engine, lake: run_search_chain(
-            engine, sample.raw, lake, SEARCH_DAYS, sample.categories
-        ),
-    )
+    return _on_each_engine(engines, sample, "search")
 
 
 def _iso_days(days: tuple[date, ...]) -> str:
@@ -215,7 +212,7 @@ def _on_the_cluster(cluster: Cluster, sample: Sample, session: str) -> OnTheClus
             COMPUTE_ENGINE="spark", DAGSTER_HOME=str(sample.root), **address
         ),
         *(str(sample.raw.uri), str(lake), str(sample.root / CATEGORIES_FILE)),
-        *(_iso_days(CLUSTER_CONTENT_DAYS), _iso_days(CLUSTER_SEARCH_DAYS)),
+        *(_iso_days(sample.size.content_days), _iso_days(sample.size.search_days)),
     )
     chains = {chain: ChainRun(Location(str(lake)), files=seen[chain]) for chain in CHAINS}
     return OnTheCluster(chains, seen["session"])
@@ -239,12 +236,7 @@ def duckdb_cluster_runs(cluster_sample: Sample) -> dict[str, ChainRun]:
     engine = DuckDBEngine()
     lake = Location(str(cluster_sample.root / "lake_duckdb"))
     try:
-        return {
-            "content": run_content_chain(engine, cluster_sample.raw, lake, CLUSTER_CONTENT_DAYS),
-            "search": run_search_chain(
-                engine, cluster_sample.raw, lake, CLUSTER_SEARCH_DAYS, cluster_sample.categories
-            ),
-        }
+        return {chain: _run_chain(chain, engine, cluster_sample, lake) for chain in CHAINS}
     finally:
         engine.close()
 
@@ -344,18 +336,18 @@ def test_content_sample_is_dirty_as_the_generator_says(sample, content_runs):
     """Every line is valid or quarantined, and each kind of dirt the generator puts in a day
     gives its quarantine reason that many times: on both engines."""
     expected = Counter()
-    for kind, count in dirt_counts(LINES_PER_DAY).items():
+    for kind, count in dirt_counts(LOCAL.lines_per_day).items():
         if DIRT[kind].reason is not None:
             expected[DIRT[kind].reason] += count
     assert len(expected) >= 5, expected
-    assert all(f.rows == LINES_PER_DAY for f in sample.content_files)
+    assert all(f.rows == LOCAL.lines_per_day for f in sample.content_files)
     assert sum(f.rows for f in sample.content_files) >= 200_000
     for name, run in content_runs.items():
         reasons = _reasons_by_day(run, "content_quarantine")
         valid = _rows_by_day(run, "raw_log_content")
-        for day in CONTENT_DAYS:
+        for day in LOCAL.content_days:
             assert reasons[day] == expected, (name, day)
-            assert valid[day] + reasons[day].total() == LINES_PER_DAY, (name, day)
+            assert valid[day] + reasons[day].total() == LOCAL.lines_per_day, (name, day)
         assert set(expected) <= set(content_rules.QUARANTINE_REASONS)
 
 
@@ -364,17 +356,17 @@ def test_search_sample_is_dirty_as_the_generator_says(sample, search_runs):
     events the generator sends twice are found (those not quarantined for an earlier reason),
     and the months' users give every kind of taste: on both engines."""
     for f in sample.search_files:
-        assert f.rows == SEARCHES_PER_DAY
-    repeats = round(DUPLICATE_EVENT_SHARE * SEARCHES_PER_DAY)
+        assert f.rows == LOCAL.searches_per_day
+    repeats = round(DUPLICATE_EVENT_SHARE * LOCAL.searches_per_day)
     for f in sample.search_files:  # the generator's file: that many eventIDs come twice
         events = pq.read_table(f.path, columns=["eventID"])["eventID"]
         assert len(events) - len(pc.unique(events)) == repeats
     for name, run in search_runs.items():
         reasons = _reasons_by_day(run, "search_quarantine")
         valid = _rows_by_day(run, "raw_log_search")
-        for day in SEARCH_DAYS:
+        for day in LOCAL.search_days:
             assert len(reasons[day]) >= 4, (name, day, reasons[day])
             assert 0 < reasons[day]["duplicate_event"] <= repeats, (name, day, reasons[day])
-            assert valid[day] + reasons[day].total() == SEARCHES_PER_DAY, (name, day)
+            assert valid[day] + reasons[day].total() == LOCAL.searches_per_day, (name, day)
         tastes = set(run.read("customer_search_stats")["taste"].to_pylist())
         assert tastes == set(search_rules.TASTES), (name, tastes)
