@@ -120,6 +120,17 @@ class Cases(Generic[Case]):
         for case in cases:
             self._days.setdefault(case, FIRST_CASE_DAY + timedelta(days=len(self._days)))
 
+    def registered(self, case_of: Callable[..., Case], params: list) -> list:
+        """Registers the case `case_of(first value)` of each parameter set of a parametrize;
+        the sets as they are."""
+
+        def first(values):
+            values = getattr(values, "values", values)  # a pytest.param's
+            return values[0] if isinstance(values, tuple) else values
+
+        self.add(*(case_of(first(values)) for values in params))
+        return params
+
     def _parsed(self, engine: Engine, parsed: ParsedPartition) -> ParsedCases[Case]:
         return ParsedCases(dict(self._days), fetched(engine, parsed))
 

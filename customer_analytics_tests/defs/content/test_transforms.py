@@ -9,7 +9,7 @@ each file a day of its own (`cases`: one Spark plan for the module instead of on
 Every fixture line is a literal JSON string and every expected value is worked out by hand.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -98,15 +98,7 @@ def _rows(table: pa.Table) -> list[tuple]:
 CASES = ContentCases()
 
 
-def _registered(text_of: Callable[[str], str], params: list) -> list:
-    """Registers the day file `text_of(first value)` of each parameter set; the sets as they are."""
-
-    def first(values) -> str:
-        values = getattr(values, "values", values)  # a pytest.param's
-        return values[0] if isinstance(values, tuple) else values
-
-    CASES.add(*(text_of(first(values)) for values in params))
-    return params
+_registered = CASES.registered
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ every expected value is worked out by hand.
 """
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -130,15 +130,7 @@ def _day(*rows: dict) -> str:
     return json.dumps(rows, ensure_ascii=False, sort_keys=True)
 
 
-def _registered(case_of: Callable[..., str], params: list) -> list:
-    """Registers the case `case_of(first value)` of each parameter set; the sets as they are."""
-
-    def first(values):
-        values = getattr(values, "values", values)  # a pytest.param's
-        return values[0] if isinstance(values, tuple) else values
-
-    CASES.add(*(case_of(first(values)) for values in params))
-    return params
+_registered = CASES.registered
 
 
 @pytest.fixture(scope="module")
